@@ -35,7 +35,7 @@ CREATE TABLE partners (
                      CONSTRAINT partner_sasl CHECK (
                          sasl IN ('required', 'optional', 'not-supported')),
     dialback         INTEGER NOT NULL DEFAULT 1 CONSTRAINT partner_dialback CHECK (dialback IN (0, 1)),
-    keepalive        INTEGER NOT NULL DEFAULT 0 CONSTRAINT partner_keepalive CHECK (keepalive IN (0, 1)),
+    keepalive        INTEGER NOT NULL DEFAULT 1 CONSTRAINT partner_keepalive CHECK (keepalive IN (0, 1)),
     -- NULL: the global per-partner limit (settings 'partner_connection_limit').
     connection_limit INTEGER CONSTRAINT partner_connection_limit CHECK (
                          connection_limit IS NULL OR connection_limit >= 1),
@@ -139,6 +139,10 @@ CREATE TABLE settings (
         key <> 'stream_establishment_timeout_s' OR (typeof(value) = 'integer' AND value >= 1)),
     CONSTRAINT settings_stream_inactivity_timeout_s CHECK (
         key <> 'stream_inactivity_timeout_s' OR (typeof(value) = 'integer' AND value >= 1)),
+    -- Stanzas per second one partner may send on all its streams; a flood ends the stream with
+    -- policy-violation.
+    CONSTRAINT settings_stanza_rate_per_s CHECK (
+        key <> 'stanza_rate_per_s' OR (typeof(value) = 'integer' AND value >= 1)),
     CONSTRAINT settings_sip_subscription_refresh_s CHECK (
         key <> 'sip_subscription_refresh_s' OR (typeof(value) = 'integer' AND value >= 1)),
     -- NULL until the first service that needs it generates one.
@@ -163,6 +167,7 @@ INSERT INTO settings (key, value) VALUES
     ('keepalive_interval_s', 300),
     ('stream_establishment_timeout_s', 60),
     ('stream_inactivity_timeout_s', 600),
+    ('stanza_rate_per_s', 50),
     ('sip_subscription_refresh_s', 28800),
     ('dialback_secret', NULL),
     ('log_message_bodies', 0),

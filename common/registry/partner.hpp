@@ -86,17 +86,18 @@ bool is_plausible_domain(std::string_view d);
 
 // Global federation settings (Lync's Set-CsXmppGatewayConfiguration), with the defaults.
 struct Settings {
-    std::uint32_t connection_limit = 1000;          // all s2s connections together
-    std::uint32_t partner_connection_limit = 20;    // per partner unless the partner says
-    std::uint32_t keepalive_interval_s = 300;       // whitespace keepalive on idle streams
-    std::uint32_t establishment_timeout_s = 60;     // stream must authenticate within this
-    std::uint32_t inactivity_timeout_s = 600;       // idle streams are closed after this
-    std::uint32_t subscription_refresh_s = 28800;   // SIP SUBSCRIBE lifetime asked for (8 h)
-    std::uint32_t stanza_rate_per_s = 50;           // per partner; a flood ends the stream
-    std::string dialback_secret;                    // generated on first use
-    bool log_bodies = false;
+    // Field names are the keys of the registry's settings table (schema/001_registry.sql).
+    std::uint32_t total_connection_limit = 1000;          // all s2s connections together
+    std::uint32_t partner_connection_limit = 20;          // per partner unless it says
+    std::uint32_t keepalive_interval_s = 300;             // whitespace keepalive when idle
+    std::uint32_t stream_establishment_timeout_s = 60;    // authenticate within this
+    std::uint32_t stream_inactivity_timeout_s = 600;      // idle streams close after this
+    std::uint32_t stanza_rate_per_s = 50;                 // per partner; a flood ends the stream
+    std::uint32_t sip_subscription_refresh_s = 28800;     // SUBSCRIBE lifetime asked for (8 h)
+    std::string dialback_secret;                          // generated on first use
+    bool log_message_bodies = false;
     FederationMode federation_mode = FederationMode::AllowList;
-    bool default_xmpp_access = true;                // per-SIP-user access when not set
+    bool xmpp_access_default = false;  // per-SIP-user access when unset (Lync: off)
 
     bool operator==(const Settings&) const = default;
 };

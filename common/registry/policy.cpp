@@ -84,17 +84,17 @@ std::string to_json(const Policy& p) {
     for (const auto& b : p.blocked) j["blocked"].push_back({{"domain", b.domain}, {"reason", b.reason}});
     const auto& s = p.settings;
     // The dialback secret travels too: the proxy answers db:verify for keys it issued.
-    j["settings"] = {{"connection_limit", s.connection_limit},
+    j["settings"] = {{"total_connection_limit", s.total_connection_limit},
                      {"partner_connection_limit", s.partner_connection_limit},
                      {"keepalive_interval_s", s.keepalive_interval_s},
-                     {"establishment_timeout_s", s.establishment_timeout_s},
-                     {"inactivity_timeout_s", s.inactivity_timeout_s},
-                     {"subscription_refresh_s", s.subscription_refresh_s},
+                     {"stream_establishment_timeout_s", s.stream_establishment_timeout_s},
+                     {"stream_inactivity_timeout_s", s.stream_inactivity_timeout_s},
                      {"stanza_rate_per_s", s.stanza_rate_per_s},
+                     {"sip_subscription_refresh_s", s.sip_subscription_refresh_s},
                      {"dialback_secret", s.dialback_secret},
-                     {"log_bodies", s.log_bodies},
+                     {"log_message_bodies", s.log_message_bodies},
                      {"federation_mode", name(s.federation_mode)},
-                     {"default_xmpp_access", s.default_xmpp_access}};
+                     {"xmpp_access_default", s.xmpp_access_default}};
     return j.dump();
 }
 
@@ -141,17 +141,17 @@ Result<Policy, std::string> policy_from_json(std::string_view text) {
             p.blocked.push_back({b.at("domain").get<std::string>(), b.value("reason", "")});
         const json& s = j.at("settings");
         auto& t = p.settings;
-        get_to(s, "connection_limit", t.connection_limit);
+        get_to(s, "total_connection_limit", t.total_connection_limit);
         get_to(s, "partner_connection_limit", t.partner_connection_limit);
         get_to(s, "keepalive_interval_s", t.keepalive_interval_s);
-        get_to(s, "establishment_timeout_s", t.establishment_timeout_s);
-        get_to(s, "inactivity_timeout_s", t.inactivity_timeout_s);
-        get_to(s, "subscription_refresh_s", t.subscription_refresh_s);
+        get_to(s, "stream_establishment_timeout_s", t.stream_establishment_timeout_s);
+        get_to(s, "stream_inactivity_timeout_s", t.stream_inactivity_timeout_s);
         get_to(s, "stanza_rate_per_s", t.stanza_rate_per_s);
+        get_to(s, "sip_subscription_refresh_s", t.sip_subscription_refresh_s);
         get_to(s, "dialback_secret", t.dialback_secret);
-        get_to(s, "log_bodies", t.log_bodies);
+        get_to(s, "log_message_bodies", t.log_message_bodies);
         get_enum(s, "federation_mode", t.federation_mode, federation_mode_from_name);
-        get_to(s, "default_xmpp_access", t.default_xmpp_access);
+        get_to(s, "xmpp_access_default", t.xmpp_access_default);
         return p;
     } catch (const std::exception& e) {
         return Unexpected(std::string("registry snapshot: ") + e.what());

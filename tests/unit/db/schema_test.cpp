@@ -109,7 +109,7 @@ TEST_F(RegistrySchema, PartnerDefaultsAreTheSafeOnes) {
     expect_accepted("INSERT INTO partners (domain) VALUES ('example.org')");
     EXPECT_EQ(text("SELECT type || ' ' || tls || ' ' || sasl || ' ' || dialback || ' ' || "
                    "keepalive || ' ' || enabled FROM partners"),
-              "public-unverified required optional 1 0 1");
+              "public-unverified required optional 1 1 1");
     EXPECT_EQ(number("SELECT connection_limit IS NULL AND static_route IS NULL FROM partners"), 1);
     EXPECT_GT(number("SELECT created_at FROM partners"), 1600000000);
 }

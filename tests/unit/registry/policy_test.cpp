@@ -62,7 +62,7 @@ TEST(Policy, JsonRoundTrip) {
     auto p = sample();
     p.settings.dialback_secret = "s3cr3t";
     p.settings.federation_mode = FederationMode::Discover;
-    p.settings.inactivity_timeout_s = 5;
+    p.settings.stream_inactivity_timeout_s = 5;
     p.partners[0].static_route = "127.0.0.2:5269";
     auto back = policy_from_json(to_json(p));
     ASSERT_TRUE(back) << back.error();

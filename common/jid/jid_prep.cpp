@@ -151,6 +151,10 @@ bool is_in_symbol_block(std::uint32_t cp) {
 
 // HasCompat (RFC 8264 §9.17): NFKC changes the code point on its own.
 bool nfkc_changes(std::uint32_t cp) {
+    // NUL would become an empty C string and surrogates are not scalar values; neither ever
+    // reaches here from decode_part, but the cache below fills whole pages.
+    if (cp == 0) return false;
+    if (cp >= 0xD800 && cp <= 0xDFFF) return true;
     std::unique_ptr<std::uint32_t, void (*)(void*)> n(stringprep_ucs4_nfkc_normalize(&cp, 1),
                                                       idn_free);
     if (!n) return true;  // out of memory: refuse rather than guess

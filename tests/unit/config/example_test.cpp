@@ -4,9 +4,9 @@
 // path in FEDGW_EXAMPLE_CONFIG.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 
@@ -78,11 +78,18 @@ TEST(ExampleConfig, DisabledSettingsParseWhenEnabled) {
     std::stringstream text;
     text << in.rdbuf();
     // "#key = value" (no space after '#') marks a setting left out on purpose.
-    const std::regex disabled("^#([a-z_]+ = )", std::regex::multiline);
-    const std::string original = text.str();
-    const std::string enabled = std::regex_replace(original, disabled, "$1");
-    const auto count = std::distance(
-        std::sregex_iterator(original.begin(), original.end(), disabled), std::sregex_iterator());
+    std::string enabled;
+    int count = 0;
+    std::string line;
+    while (std::getline(text, line)) {
+        const std::size_t eq = line.find(" = ");
+        const bool disabled =
+            line.size() > 1 && line[0] == '#' && eq != std::string::npos && eq > 1 &&
+            std::all_of(line.begin() + 1, line.begin() + static_cast<long>(eq),
+                        [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+        if (disabled) ++count;
+        enabled += (disabled ? line.substr(1) : line) + "\n";
+    }
     EXPECT_EQ(count, 4);  // gateway_link.name and the three SIP TLS files
 
     auto c = parse_config(enabled, "example (enabled)");

@@ -34,9 +34,12 @@ public:
     using value_type = T;
     using error_type = E;
 
+    // explicit unless U converts implicitly, as std::expected does: without it an aggregate
+    // T would be built from a bare error value in parentheses (C++20), and `return msg;`
+    // would silently return a value.
     template <class U = T>
         requires std::is_constructible_v<T, U&&>
-    constexpr Result(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}
+    constexpr explicit(!std::is_convertible_v<U&&, T>) Result(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}
     template <class G>
     constexpr Result(Unexpected<G> u) : v_(std::in_place_index<1>, std::move(u).error()) {}
 

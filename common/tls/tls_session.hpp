@@ -22,7 +22,7 @@
 // their server certificates, and many carry the serverAuth EKU only (Let's Encrypt since
 // 2026-02-11), which the default client purpose for the accepting side would refuse.
 //
-// Loop-free and socket-free; uses OpenSSL. Not Pure: in the STYLE.md sense, because it wraps
+// Loop-free and socket-free; uses OpenSSL. Not marked Pure (STYLE.md) because it wraps
 // OpenSSL's SSL object, but it can be unit-tested with two sessions talking in memory.
 #pragma once
 

@@ -12,8 +12,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/tls/tls_internal.hpp"
+
 namespace fedgw {
 namespace {
+
+using tls_detail::iequals_ascii;
 
 constexpr std::string_view kSrvPrefix = "_xmpp-server.";
 
@@ -21,18 +25,6 @@ struct GeneralNamesFree {
     void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
 };
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, GeneralNamesFree>;
-
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    }
-    return true;
-}
 
 // The reference domain as we compare it, or nullopt when it must match nothing.
 std::optional<std::string_view> normalise_reference(std::string_view domain) {

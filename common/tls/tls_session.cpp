@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <climits>
 #include <utility>
-#include <vector>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "common/tls/tls_context.hpp"
 #include "tests/support/test_ca.hpp"
@@ -64,6 +65,10 @@ TEST_F(TlsContextTest, ServerAndClientContextsBuild) {
     auto client = TlsContext::create(c);
     ASSERT_TRUE(client.has_value()) << client.error().describe();
     EXPECT_EQ(client->role(), TlsRole::Client);
+    // TLS 1.2 is the floor (RFC 7525 3.1.1), whatever the system configuration says.
+    EXPECT_EQ(SSL_CTX_get_min_proto_version(server->native()), TLS1_2_VERSION);
+    EXPECT_EQ(SSL_CTX_get_min_proto_version(client->native()), TLS1_2_VERSION);
+    EXPECT_NE(SSL_CTX_get_options(server->native()) & SSL_OP_NO_RENEGOTIATION, 0U);
 }
 
 TEST_F(TlsContextTest, MissingCertificateFileIsNamed) {

@@ -172,7 +172,7 @@ TEST_F(TlsSessionTest, Tls12Handshake) {
     EXPECT_EQ(server.take_plaintext(), "ping");
 }
 
-TEST_F(TlsSessionTest, Tls11IsRefused) {
+TEST_F(TlsSessionTest, NoCommonVersionIsRefused) {
     TlsContext sctx = server_ctx(*server_, {.min_version = TlsVersion::Tls1_3});
     TlsContext cctx = client_ctx(nullptr, {.max_version = TlsVersion::Tls1_2});
     TlsSession client = session(cctx, strict("server.test"));
@@ -338,7 +338,7 @@ TEST_F(TlsSessionTest, SniSelectsTheDomainCertificate) {
     o.domains.push_back({"a.test", {a.chain_path, a.key_path}});
     o.domains.push_back({"B.test", {b.chain_path, b.key_path}});
     TlsContext sctx = server_ctx(*server_, o);  // server.test is the default
-    TlsContext cctx = client_ctx(nullptr);
+    TlsContext cctx = client_ctx(client_);
 
     for (const char* domain : {"b.test", "a.test", "B.TEST"}) {
         TlsSession client = session(cctx, strict(domain));
@@ -347,6 +347,8 @@ TEST_F(TlsSessionTest, SniSelectsTheDomainCertificate) {
         ASSERT_EQ(client.state(), TlsState::Established) << domain;
         EXPECT_EQ(client.peer_identity(domain), IdentityMatch::DnsId) << domain;
         EXPECT_EQ(server.server_name(), domain);
+        // The switched-to context verifies client certificates like the default one.
+        EXPECT_TRUE(server.peer_chain_verified()) << domain << ": " << server.verify_error();
     }
     // Unknown SNI, and no SNI at all: the default certificate.
     for (const char* sni : {"unknown.test", ""}) {

@@ -21,9 +21,11 @@
 // TLS (or are a protocol violation). The owner then calls reset() for the new stream.
 //
 // Hardening: XML_PARAM_ENTITY_PARSING_NEVER, no external entity handler, tightened
-// billion-laughs limits, reparse deferral off (so a stanza whose last bytes arrive alone is
-// delivered at once; see ../../shared DESIGN "Traps"), and the Limits below, enforced before
-// expat buffers more than they allow.
+// billion-laughs limits, and the Limits below, enforced before expat buffers more than they
+// allow. Reparse deferral is off, so a stanza whose last bytes arrive alone is delivered by that
+// feed(); what deferral protected against (rescanning a long unfinished token on every small
+// feed) is handled here instead: bytes that cannot finish the token are kept back until one
+// that can arrives (pending_token.hpp), and Limits::max_token_bytes bounds the rest.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +41,7 @@
 #include "common/base/result.hpp"
 #include "common/base/stream_error.hpp"
 #include "common/xml/element.hpp"
+#include "common/xml/pending_token.hpp"
 
 namespace fedgw {
 
@@ -52,8 +55,10 @@ struct Limits {
     // tag, a name). expat rescans an unfinished token on every feed; with reparse deferral off
     // this bounds that rescanning (CVE-2023-52425). Text is not a token: it streams.
     std::size_t max_token_bytes = 64 * 1024;
-    // Element nesting: the stream header is depth 0, a stanza root depth 1.
+    // Element nesting: the stream header is depth 0, a stanza root depth 1. Capped at
+    // kMaxDepthCap: code walking a tree (serializer, clone, destructor) recurses once per level.
     std::size_t max_depth = 32;
+    static constexpr std::size_t kMaxDepthCap = 256;
     // Attributes plus namespace declarations on one element.
     std::size_t max_attributes = 64;
     // Elements in one stanza (a tree costs far more memory than its bytes).
@@ -115,6 +120,7 @@ struct FeedResult {
 
 class XmlStreamParser {
   public:
+    // max_depth above Limits::kMaxDepthCap is lowered to it.
     explicit XmlStreamParser(Limits limits = {});
     ~XmlStreamParser();
     XmlStreamParser(const XmlStreamParser&) = delete;
@@ -147,8 +153,11 @@ class XmlStreamParser {
     // A stop_after() stanza or the stream close was parsed; reset() to go on.
     bool is_stopped() const { return state_ == State::Stopped || state_ == State::Closed; }
     bool is_stream_open() const { return depth_ > 0; }
-    // Bytes parsed in this stream (since construction or the last reset()).
-    std::uint64_t stream_bytes() const { return fed_; }
+    // Bytes taken in this stream (since construction or the last reset()).
+    std::uint64_t stream_bytes() const { return fed_ + held_.size(); }
+    // XML_Parse calls in this stream: lets tests check that a long token trickling in is not
+    // rescanned on every byte.
+    std::uint64_t parse_calls() const { return parse_calls_; }
 
   private:
     struct Handlers;  // the expat trampolines, in stream_parser.cpp
@@ -160,6 +169,10 @@ class XmlStreamParser {
         Failed,   // error_ is set; waiting for reset()
     };
 
+    // Hands bytes to expat in slices the limits allow.
+    Result<FeedResult, StreamError> parse(std::string_view bytes);
+    // Whether `bytes` can be kept back: they cannot finish the long token expat holds.
+    bool can_hold(std::string_view bytes) const;
     void create_parser();
     void destroy_parser();
     // Records the failure and stops expat if inside a handler.
@@ -199,6 +212,12 @@ class XmlStreamParser {
     std::uint64_t piece_start_ = 0;  // index of the first byte of the current XML_Parse call
     std::uint64_t stop_at_ = 0;      // end of the element that stopped the stream
     bool in_parse_ = false;          // inside XML_Parse (so inside handlers)
+
+    // Holding back bytes that cannot finish a long unfinished token (see pending_token.hpp).
+    detail::PendingToken pending_;  // follows the bytes from scan_from_ on
+    std::uint64_t scan_from_ = 0;   // the last_event_ pending_ was restarted at
+    std::string held_;              // taken from the owner, not yet given to expat
+    std::uint64_t parse_calls_ = 0;
 };
 
 }  // namespace fedgw

@@ -228,6 +228,17 @@ TEST(XmlStreamParserLimits, Depth) {
     EXPECT_FALSE(ok.error) << ok.error->describe();
     expect_refused(kHeader + nested(33), StreamCondition::PolicyViolation);
     expect_refused(kHeader + nested(100000), StreamCondition::PolicyViolation);
+
+    // A configured depth is capped so tree walks cannot exhaust the stack.
+    Limits deep;
+    deep.max_depth = 1u << 30;
+    XmlStreamParser p(deep);
+    EXPECT_EQ(p.limits().max_depth, Limits::kMaxDepthCap);
+    ParseRun capped = parse_whole(kHeader + nested(Limits::kMaxDepthCap + 1), deep);
+    ASSERT_TRUE(capped.error);
+    EXPECT_EQ(capped.error->condition, StreamCondition::PolicyViolation);
+    ParseRun ok256 = parse_whole(kHeader + nested(Limits::kMaxDepthCap), deep);
+    EXPECT_FALSE(ok256.error);
 }
 
 TEST(XmlStreamParserLimits, AttributesPerElement) {

@@ -128,6 +128,23 @@ TEST(XmlStreamParser, EventsArriveAsSoonAsTheirLastByte) {
     ASSERT_TRUE(p.feed(">"));
     EXPECT_EQ(p.take_events().size(), 1u);
 
+    // A long single token (an empty element with ~300 bytes of attributes) whose last bytes
+    // come alone: the case deferral holds back, because the new bytes are few next to the
+    // unfinished token.
+    const std::string presence = "<presence from='juliet@xmpp.example.org/" +
+                                 std::string(200, 'r') +
+                                 "' to='romeo@sip.example.com' id='p-1' type='unavailable'/>";
+    ASSERT_TRUE(p.feed(std::string_view(presence).substr(0, presence.size() - 3)));
+    EXPECT_FALSE(p.has_events());
+    ASSERT_TRUE(p.feed(std::string_view(presence).substr(presence.size() - 3)));
+    ASSERT_EQ(p.take_events().size(), 1u);
+    for (std::size_t tail = 1; tail <= 8; ++tail) {
+        ASSERT_TRUE(p.feed(std::string_view(presence).substr(0, presence.size() - tail)));
+        ASSERT_FALSE(p.has_events());
+        ASSERT_TRUE(p.feed(std::string_view(presence).substr(presence.size() - tail)));
+        ASSERT_EQ(p.take_events().size(), 1u) << "tail of " << tail << " bytes";
+    }
+
     // Many small stanzas in one read, then one split across reads.
     std::string burst;
     for (int i = 0; i < 50; ++i)

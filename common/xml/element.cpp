@@ -83,6 +83,8 @@ std::string_view Element::attr_or(std::string_view name, std::string_view fallba
 Element& Element::set_attr(std::string_view name, std::string_view value) {
     std::string_view ns;
     if (name.starts_with("xml:")) ns = kNsXml;
+    // Any other prefix needs its namespace: use the three-argument form (programmer error).
+    assert(!ns.empty() || name.find(':') == std::string_view::npos);
     return set_attr(name, value, ns);
 }
 

@@ -89,8 +89,8 @@ class Element {
     std::string_view attr_or(std::string_view name, std::string_view fallback) const;
     bool has_attr(std::string_view name) const { return attr(name).has_value(); }
     // Sets (replacing in place, keeping its position) or appends an unprefixed attribute or an
-    // xml:* attribute. Names starting with "xmlns" are namespace declarations, not attributes:
-    // asserted against.
+    // xml:* attribute. Names starting with "xmlns" are namespace declarations, not attributes,
+    // and other prefixes need the form below: both asserted against.
     Element& set_attr(std::string_view name, std::string_view value);
     // Sets a namespaced attribute: `name` is "prefix:local", `ns` the URI the prefix stands for.
     Element& set_attr(std::string_view name, std::string_view value, std::string_view ns);

@@ -123,8 +123,11 @@ class XmlStreamParser {
     // max_depth above Limits::kMaxDepthCap is lowered to it.
     explicit XmlStreamParser(Limits limits = {});
     ~XmlStreamParser();
+    // Not copyable or movable: expat holds a pointer to this object.
     XmlStreamParser(const XmlStreamParser&) = delete;
     XmlStreamParser& operator=(const XmlStreamParser&) = delete;
+    XmlStreamParser(XmlStreamParser&&) = delete;
+    XmlStreamParser& operator=(XmlStreamParser&&) = delete;
 
     // Parses the bytes (any chunking). Events go to the outbox. On a failure the error is
     // returned, kept, and returned again by every later feed() until reset().

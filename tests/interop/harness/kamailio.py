@@ -158,7 +158,7 @@ class Kamailio:
         deadline = time.monotonic() + timeout
         last: SipMessage | None = None
         while True:
-            self.process._check_alive(f"an answer to OPTIONS on {self.address}:{self.port}")
+            self.process.check_alive(f"an answer to OPTIONS on {self.address}:{self.port}")
             last = options_ping(self.address, self.port, timeout=0.5)
             if last is not None and last.status == 200:
                 return

@@ -143,6 +143,10 @@ class ManagedProcess:
             log.close()
         self.started_at = time.monotonic()
 
+    def check_alive(self, waiting_for: str) -> None:
+        """HarnessError with the logs if the process has exited while we wait for something."""
+        self._check_alive(waiting_for)
+
     def _check_alive(self, waiting_for: str) -> None:
         if self.proc is None:
             raise HarnessError(f"{self.name}: not started")

@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -243,7 +244,6 @@ def parse_pidf(body: bytes | str) -> Pidf:
 
 def pidf_document(entity: str, basic: str, note: str | None = None, tuple_id: str = "t1") -> str:
     """A one-tuple PIDF document on one line (sipp keyword values cannot hold newlines)."""
-    from xml.sax.saxutils import escape, quoteattr
     note_xml = f"<note>{escape(note)}</note>" if note is not None else ""
     return ('<?xml version="1.0" encoding="UTF-8"?>'
             f'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity={quoteattr(entity)}>'

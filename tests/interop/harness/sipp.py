@@ -21,6 +21,7 @@ mode on the Contact port), and PUBLISH and SUBSCRIBE in one scenario would share
 
 import re
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,7 @@ class SippRun:
         if self.server_port is not None:  # listening before anyone sends to it
             deadline = time.monotonic() + 5
             while port_is_free(self.user.address, self.server_port, udp=True):
-                self.process._check_alive(f"UDP {self.user.address}:{self.server_port}")
+                self.process.check_alive(f"UDP {self.user.address}:{self.server_port}")
                 if time.monotonic() > deadline:
                     raise HarnessError(f"{self.name}: not listening on UDP "
                                        f"{self.user.address}:{self.server_port}\n"
@@ -131,7 +132,7 @@ class SippRun:
         assert self.process.proc is not None, "not started"
         try:
             self.rc = self.process.proc.wait(self.timeout + 5)
-        except Exception:  # noqa: BLE001 - sipp hung past its own timeout
+        except subprocess.TimeoutExpired:  # sipp hung past its own -timeout
             self.process.stop()
             raise HarnessError(f"{self.name}: still running {self.timeout + 5:.0f} s later\n"
                                f"{self.logs_text()}") from None

@@ -1,7 +1,7 @@
 """fedgw interop harness: run real third-party servers on one machine and script them.
 
 The interop tier (tests/interop/, meson suite `interop`) tests fedgw against real peers that
-each test starts itself: Prosody today, Kamailio and sipp later. Scenarios are Python 3 run with
+each test starts itself: Prosody, Kamailio and sipp. Scenarios are Python 3 run with
 /usr/bin/python3 (Debian's, which has slixmpp), standard library + slixmpp only. Nothing of the
 machine is used or changed: every server gets a temp dir, its own loopback address
 (127.0.0.2, 127.0.0.3, ...) and the scenario's own DNS (dnsmasq on 127.0.0.254:53 as root,
@@ -13,6 +13,13 @@ Modules
               (dNSName, SRV-ID, XmppAddr; serverAuth + clientAuth EKU).
   dns.py      Dnsmasq: A and SRV records, no forwarding; query() checks answers.
   prosody.py  Prosody: a private Prosody 0.12 for one domain; add_user(); debug log.
+  kamailio.py Kamailio: a private Kamailio 5.6 for one SIP domain from
+              tests/interop/kamailio/kamailio.cfg (registrar, presence server, MESSAGE
+              router, non-local domains to a gateway next hop); add_user(); rpc().
+  sipp.py     SipUser: a SIP user played by sipp (scenarios in tests/interop/sipp/):
+              register, send_message, receive_messages (UAS), publish, watch.
+  sip.py      SipMessage, SipEndpoint (a stdlib UDP SIP UA with an inbox, SUBSCRIBE
+              dialogs; the fake gateway), parse_pidf/pidf_document, options_ping.
   xmpp.py     XmppClient: a slixmpp client driven synchronously; send/expect/ping/close.
   xmlmatch.py stanza templates (`*` globs, extra attributes and children ignored).
   mountns.py  PrivateDns: run a program (fedgw) in a mount namespace seeing the test DNS
@@ -56,6 +63,9 @@ Writing a scenario
     every server. Nothing is ever skipped.
   - A passing case ends with every client's ping round trip and orderly stream close.
   - Give every protocol timer a short setting: meson kills the test after its timeout.
+  - SIP: sc.kamailio() (start it with sc.start), sc.sip_user(name, kamailio) for sipp users,
+    sc.sip_endpoint(name, host, port) for a Python SIP endpoint; assert with Do steps.
+    kamailio_sip.py is the example, tests/interop/kamailio/README.md the reference.
   - Later scenarios find fedgw's binaries under sc.build_dir (FEDGW_BUILD_DIR) and run them
     with sc.process(name, sc.private_dns(dns).wrap([binary, ...])).
 """
@@ -63,9 +73,13 @@ Writing a scenario
 from .ca import Ca, Cert
 from .dns import Dnsmasq, query
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
+from .kamailio import Kamailio
 from .mountns import PrivateDns, require_root
 from .process import ManagedProcess, free_port, is_root, tail
 from .prosody import Prosody
+from .sip import (Pidf, PidfTuple, SipDialog, SipEndpoint, SipMessage, options_ping,
+                  parse_pidf, pidf_document)
+from .sipp import SippRun, SipUser, parse_trace
 from .scenario import (Do, Expect, ExpectLog, ExpectNothing, NoLog, Ping, Scenario, Send,
                        main, run_case)
 from .xmlmatch import make_matcher, matches, parse_template, to_xml
@@ -76,5 +90,6 @@ __all__ = [
     "Terminated", "PrivateDns", "require_root", "ManagedProcess", "free_port", "is_root", "tail",
     "Prosody", "Do", "Expect", "ExpectLog", "ExpectNothing", "NoLog", "Ping", "Scenario", "Send",
     "main", "run_case", "make_matcher", "matches", "parse_template", "to_xml", "LoopThread",
-    "XmppClient",
+    "XmppClient", "Kamailio", "Pidf", "PidfTuple", "SipDialog", "SipEndpoint", "SipMessage",
+    "options_ping", "parse_pidf", "pidf_document", "SippRun", "SipUser", "parse_trace",
 ]

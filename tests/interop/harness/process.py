@@ -5,6 +5,11 @@ ManagedProcess. It is started from the main thread with its stdout and stderr in
 under `setpriv --pdeathsig KILL` so that it dies with the harness even if the harness itself is
 SIGKILLed, and in the harness's own process group so that meson's timeout kill reaches it too.
 stop() sends SIGTERM, waits, then SIGKILLs and reaps it: nothing outlives a scenario.
+
+A server that forks workers which do not die with it (Kamailio) is started with
+`own_group=True`: it leads a process group of its own, and stop() ends with SIGKILL to that
+whole group, so no worker survives its main process. Such workers carry the work dir on their
+command line, which is how sweep_stale_workdirs() finds them after a harness was SIGKILLed.
 """
 
 import os
@@ -97,8 +102,10 @@ class ManagedProcess:
     """
 
     def __init__(self, name: str, argv: list[str], *, log_path: Path, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, extra_logs: list[Path] | None = None):
+                 env: dict[str, str] | None = None, extra_logs: list[Path] | None = None,
+                 own_group: bool = False):
         self.name = name
+        self.own_group = own_group
         self.argv = list(argv)
         self.log_path = Path(log_path)
         self.cwd = cwd
@@ -128,12 +135,17 @@ class ManagedProcess:
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=self.cwd, env=self.env,
-                                         close_fds=True)
+                                         close_fds=True,
+                                         process_group=0 if self.own_group else None)
         except OSError as e:
             raise HarnessError(f"{self.name}: cannot run {argv[0]}: {e}") from e
         finally:
             log.close()
         self.started_at = time.monotonic()
+
+    def check_alive(self, waiting_for: str) -> None:
+        """HarnessError with the logs if the process has exited while we wait for something."""
+        self._check_alive(waiting_for)
 
     def _check_alive(self, waiting_for: str) -> None:
         if self.proc is None:
@@ -175,17 +187,43 @@ class ManagedProcess:
             time.sleep(0.05)
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM, wait up to `grace` seconds, then SIGKILL; always reaps the child."""
-        if self.proc is None or self.proc.returncode is not None:
+        """SIGTERM, wait up to `grace` seconds, then SIGKILL; always reaps the child. With
+        own_group, whatever is left of its process group is SIGKILLed too."""
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            except ProcessLookupError:
+                self.proc.wait()
+        if self.own_group:
+            self._kill_group(grace)
+
+    def group_members(self) -> list[int]:
+        """Live (not zombie) processes of this process's group, when it leads its own."""
+        if self.proc is None or not self.own_group:
+            return []
+        return group_members(self.proc.pid)
+
+    def _kill_group(self, grace: float) -> None:
+        assert self.proc is not None
+        pgid = self.proc.pid
+        if not group_members(pgid):
             return
         try:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
-            self.proc.wait()
+            return
+        deadline = time.monotonic() + grace
+        while group_members(pgid):
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{self.name}: processes of group {pgid} survive SIGKILL: "
+                                   f"{group_members(pgid)}")
+            time.sleep(0.05)
 
     def logs_text(self, lines: int = 40) -> str:
         """The tails of every log of this process, labelled, for failure messages."""
@@ -196,14 +234,37 @@ class ManagedProcess:
         return "\n".join(parts)
 
 
+def group_members(pgid: int) -> list[int]:
+    """PIDs of the live (not zombie) processes whose process group is `pgid`."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            out.append(int(proc.name))
+    return out
+
+
 def _alive(pid: int) -> bool:
+    """Whether pid is a live process; a zombie (dead, not reaped: its parent is gone and an
+    init that does not reap, as in some containers, inherited it) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2:][:1] != "Z"
 
 
 def _cmdline(pid: int) -> str:

@@ -37,9 +37,12 @@ from typing import Any, Callable, Iterator, Protocol
 from .ca import Ca
 from .dns import Dnsmasq
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
+from .kamailio import Kamailio
 from .mountns import PrivateDns
 from .process import ManagedProcess, sweep_stale_workdirs
 from .prosody import Prosody
+from .sip import SipEndpoint
+from .sipp import SipUser
 from .xmlmatch import MatcherLike
 from .xmpp import LoopThread, XmppClient
 
@@ -186,6 +189,30 @@ class Scenario:
         server = Prosody(self.workdir, domain, address, **kwargs)
         self.servers.append(server)
         return server
+
+    def kamailio(self, domain: str = "sip.test", address: str = "127.0.0.4",
+                 **kwargs: Any) -> Kamailio:
+        """A private Kamailio (registrar, presence, MESSAGE router); see kamailio.py."""
+        server = Kamailio(self.workdir, domain, address, **kwargs)
+        self.servers.append(server)
+        return server
+
+    def sip_user(self, name: str, kamailio: Kamailio, user: str | None = None,
+                 **kwargs: Any) -> SipUser:
+        """user@kamailio.domain played by sipp (see sipp.py); stopped with the scenario."""
+        u = SipUser(self.workdir, name, user or name, kamailio, **kwargs)
+        self.servers.append(u)
+        return u
+
+    def sip_endpoint(self, name: str, host: str, port: int = 0, **kwargs: Any) -> SipEndpoint:
+        """A started Python UDP SIP endpoint (see sip.py), e.g. a fake gateway next hop; its
+        message trace is part of the failure report."""
+        kwargs.setdefault("trace_path", self.workdir / f"{name}.sip.log")
+        ep = SipEndpoint(name, host, port, **kwargs)
+        self.servers.append(ep)
+        ep.start()
+        self.log(f"{name} listening on UDP {ep.address}")
+        return ep
 
     def process(self, name: str, argv: list[str], **kwargs: Any) -> ManagedProcess:
         """A process the scenario owns (started by the caller; stopped at the end)."""

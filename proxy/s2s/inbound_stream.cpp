@@ -1,0 +1,1 @@
+#include "proxy/s2s/inbound_stream.hpp"

@@ -1,0 +1,1 @@
+#include "proxy/s2s/outbound_stream.hpp"

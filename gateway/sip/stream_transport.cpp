@@ -324,13 +324,15 @@ void StreamTransport::on_connected(Connection* c, int status) {
 }
 
 void StreamTransport::on_data(Connection* c, std::string_view data) {
-    c->last_activity = uv_now(loop_);
     std::vector<StreamFramer::Frame> frames;
     auto ok = c->framer.feed(data, frames);
     for (auto& f : frames) {
         if (c->closing) return;
         switch (f.kind) {
             case StreamFramer::Kind::Message:
+                // Only messages count as activity: keepalives and a peer dribbling half a
+                // message do not keep a connection open.
+                c->last_activity = uv_now(loop_);
                 on_message_(std::move(f.bytes), c->remote, c->id);
                 break;
             case StreamFramer::Kind::Ping:

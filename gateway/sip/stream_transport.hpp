@@ -41,7 +41,7 @@ namespace fedgw::gateway::sip {
 struct StreamOptions {
     SipLimits limits{};
     std::uint64_t connect_timeout_ms = 10'000;  // TCP connect and TLS handshake together
-    std::uint64_t idle_timeout_ms = 300'000;    // no message either way: close
+    std::uint64_t idle_timeout_ms = 300'000;    // no SIP message either way: close
     std::uint64_t keepalive_interval_ms = 0;    // CRLFCRLF on dialled connections; 0: off
     // Accepted and dialled connections are counted apart, so peers that fill the inbound
     // limit cannot stop us from reaching our next hops.

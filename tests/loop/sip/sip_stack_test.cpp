@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/tls/tls_context.hpp"
+#include "gateway/sip/sip_tls.hpp"
 #include "tests/loop/sip/sip_loop_fixture.hpp"
 #include "tests/support/test_ca.hpp"
 
@@ -61,26 +62,49 @@ TEST_F(SipLoopTest, TcpMessagesGet200OnOneConnection) {
     EXPECT_EQ(answer.bodies[1], "two");
 }
 
+TEST_F(SipLoopTest, IdleConnectionClosesDespiteKeepalives) {
+    SipStackOptions ao;
+    ao.keepalive_interval_ms = 20;  // CRLFCRLF pings, answered by B, are not activity
+    ao.idle_timeout_ms = 200;
+    SipStack& a = make_stack({addr(SipTransport::Tcp, 0)}, {}, ao);
+    SipStack& b = make_stack({addr(SipTransport::Tcp, 0)}, trust_loopback());
+    Answerer answer;
+    answer.attach(b);
+    const auto to = addr(SipTransport::Tcp, port_of(b, SipTransport::Tcp));
+    auto first = send(a, message_to("before idle"), to);
+    ASSERT_TRUE(run_until([&] { return first->done(); }));
+    EXPECT_EQ(first->status, 200) << first->text;
+    EXPECT_EQ(a.stats().connections, 1u);
+    ASSERT_TRUE(run_until([&] { return a.stats().connections == 0; }, 3000));
+    ASSERT_TRUE(run_until([&] { return b.stats().connections == 0; }, 3000));
+    auto second = send(a, message_to("after idle"), to);
+    ASSERT_TRUE(run_until([&] { return second->done(); }));
+    EXPECT_EQ(second->status, 200) << second->text;
+    ASSERT_EQ(answer.sources.size(), 2u);
+    EXPECT_NE(answer.sources[0].port, answer.sources[1].port) << "a new connection";
+}
+
 TEST_F(SipLoopTest, TlsMessageGets200) {
     fedgw::test::TestCa ca;
     const auto leaf = ca.issue({.dns = {"gw.test"}});
-    TlsContextOptions server_opts;
-    server_opts.role = TlsRole::Server;
-    server_opts.credentials = {leaf.chain_path, leaf.key_path};
-    auto server_ctx = TlsContext::create(server_opts);
-    ASSERT_TRUE(server_ctx.has_value()) << server_ctx.error().describe();
-    TlsContextOptions client_opts;
-    client_opts.role = TlsRole::Client;
-    client_opts.ca_file = ca.ca_path();
-    auto client_ctx = TlsContext::create(client_opts);
-    ASSERT_TRUE(client_ctx.has_value()) << client_ctx.error().describe();
+    SipConfig config;
+    config.listen = {addr(SipTransport::Tls, 0)};
+    config.tls_cert = leaf.chain_path;
+    config.tls_key = leaf.key_path;
+    config.tls_ca = ca.ca_path();
+    auto contexts = make_tls_contexts(config);
+    ASSERT_TRUE(contexts.has_value()) << contexts.error().describe();
+    ASSERT_TRUE(contexts->server && contexts->client);
+    SipConfig bad = config;
+    bad.tls_key = "/nonexistent/key.pem";
+    auto refused = make_tls_contexts(bad);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().describe().find("/nonexistent/key.pem"), std::string::npos);
 
-    SipStackOptions ao;
-    ao.tls_client = &*client_ctx;
-    SipStack& a = make_stack({addr(SipTransport::Udp, 0)}, {}, ao);
-    SipStackOptions bo;
-    bo.tls_server = &*server_ctx;
-    SipStack& b = make_stack({addr(SipTransport::Tls, 0)}, trust_loopback(), bo);
+    SipStackOptions options;
+    use_tls_contexts(options, *contexts);
+    SipStack& a = make_stack({addr(SipTransport::Udp, 0)}, {}, options);
+    SipStack& b = make_stack({addr(SipTransport::Tls, 0)}, trust_loopback(), options);
     Answerer answer;
     answer.attach(b);
     auto out =
@@ -90,7 +114,17 @@ TEST_F(SipLoopTest, TlsMessageGets200) {
     ASSERT_EQ(answer.bodies.size(), 1u);
     EXPECT_EQ(answer.bodies[0], "secret");
     EXPECT_EQ(answer.sources[0].transport, SipTransport::Tls);
+    EXPECT_EQ(b.contact_uri(SipTransport::Tls).rfind("sip:127.0.0.1:", 0), 0u);
+    EXPECT_NE(b.contact_uri(SipTransport::Tls).find(";transport=tls"), std::string::npos);
     stacks_.clear();  // close before the TLS contexts go
+}
+
+TEST_F(SipLoopTest, TlsListenerWithoutCertificateIsRefused) {
+    SipStackOptions o;
+    o.listen = {addr(SipTransport::Tls, 0)};
+    auto s = SipStack::create(&loop_, o);
+    ASSERT_FALSE(s.has_value());
+    EXPECT_NE(s.error().text.find("no TLS certificate"), std::string::npos) << s.error().text;
 }
 
 TEST_F(SipLoopTest, UdpRequestNobodyAnswersTimesOutWithinTimerF) {

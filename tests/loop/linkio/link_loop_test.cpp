@@ -303,5 +303,57 @@ TEST_F(LinkLoopTest, SetupErrorsAreValues) {
     EXPECT_THAT(taken.error().describe(), HasSubstr("127.0.0.1:" + std::to_string(port)));
 }
 
+TEST_F(LinkLoopTest, PingsKeepAQuietLinkUp) {
+    auto so = server_options();
+    so.session.ping_interval_ms = 10;
+    so.session.pong_timeout_ms = 1000;
+    auto port = start_server(so);
+    auto o = client_options(port);
+    o.session.ping_interval_ms = 10;
+    o.session.pong_timeout_ms = 1000;
+    ClientEnd& c = start_client(o);
+    ASSERT_TRUE(run_until([&] {
+        auto st = c.client->stats();
+        return st.link && st.link->counters.pongs_in >= 5 &&
+               !server_->stats().connections.empty() &&
+               server_->stats().connections[0].counters.pongs_in >= 5;
+    }));
+    EXPECT_TRUE(c.client->is_up());
+    EXPECT_TRUE(c.rec.downs.empty());
+    EXPECT_EQ(c.rec.ups.size(), 1U);
+}
+
+TEST_F(LinkLoopTest, ConnectionsBeyondTheLimitAreRefused) {
+    auto so = server_options();
+    so.max_connections = 1;
+    auto port = start_server(so);
+    ClientEnd& a = start_client(client_options(port));
+    ASSERT_TRUE(run_until([&] { return a.client->is_up(); }));
+    ClientEnd& b = start_client(client_options(port));
+    ASSERT_TRUE(run_until([&] { return !b.rec.failures.empty() && !srec_.refused.empty(); }));
+    EXPECT_EQ(srec_.refused[0].code, CloseCode::Local);
+    EXPECT_THAT(srec_.refused[0].text, HasSubstr("too many link connections"));
+    EXPECT_TRUE(b.rec.ups.empty());
+    EXPECT_TRUE(a.client->is_up());
+}
+
+TEST_F(LinkLoopTest, CloseWhileResolvingOrWaiting) {
+    // Closed during the name lookup: the request is cancelled or detached, nothing leaks.
+    auto o = client_options(1);
+    o.gateway = *parse_host_port("localhost:1");
+    ClientEnd& resolving = start_client(o);
+    resolving.client->close();
+    // Closed while waiting out the backoff after a refused connection.
+    auto refused = client_options(1);
+    refused.reconnect_min_ms = 10000;
+    refused.reconnect_max_ms = 10000;
+    ClientEnd& waiting = start_client(refused);
+    ASSERT_TRUE(run_until([&] { return !waiting.rec.failures.empty(); }));
+    EXPECT_GT(waiting.client->stats().next_attempt_in_ms, 1000);
+    waiting.client->close();
+    ASSERT_TRUE(run_until([&] { return resolving.rec.closed && waiting.rec.closed; }));
+    EXPECT_TRUE(resolving.rec.downs.empty()) << "never up: no on_down";
+}
+
 }  // namespace
 }  // namespace fedgw::link::test

@@ -243,8 +243,7 @@ TEST(OutboundDialback, ProsodyOverTlsHappyPath) {
     // The key covers the post-TLS stream id (RFC 6120 §5.4.3.3: a new stream).
     const std::string key = h.keys.generate(kRemote, kLocal, "tls-id-9");
     EXPECT_EQ(out[0]->text(), key);
-    h.feed("<db:result from='xmpp.example.org' to='sip.example.com' id='tls-id-9' type='valid'>" +
-           key + "</db:result>");
+    h.feed(prosody_dialback_answer("valid", key));
     EXPECT_EQ(h.stream->state(), State::Ready);
     EXPECT_EQ(h.stream->auth_method(), AuthMethod::Dialback);
 }
@@ -271,7 +270,8 @@ TEST(OutboundDialback, InvalidFailsWithInternalServerError) {
     h.through_tls();
     h.feed(prosody_header("p") + prosody_features_dialback());
     h.take_written();
-    h.feed("<db:result from='xmpp.example.org' to='sip.example.com' type='invalid'/>");
+    // Prosody 0.12 sends this and keeps the stream open; we close it.
+    h.feed(prosody_dialback_answer("invalid", "the-key"));
     ASSERT_TRUE(h.closed());
     EXPECT_FALSE(h.closed()->error);
     EXPECT_EQ(h.closed()->bounce, StanzaCondition::InternalServerError);

@@ -207,7 +207,7 @@ TEST(OutboundTimers, KeepaliveWhenIdleOnly) {
 TEST(OutboundTimers, PeerIdleSecondsShortensTheKeepalive) {
     Harness h;
     h.timers.keepalive_ms = 3'600'000;
-    make_ready(h);  // Prosody advertised idle-seconds 840
+    make_ready(h, /*peer_limits=*/true);  // idle-seconds 840
     ASSERT_TRUE(h.last_arm(TimerKind::Keepalive));
     EXPECT_EQ(h.last_arm(TimerKind::Keepalive)->after_ms, 420'000u);
     EXPECT_EQ(h.stream->peer_max_stanza_bytes(), 524288u);
@@ -241,7 +241,7 @@ TEST(OutboundTimers, CountersAndLimitsPerStream) {
     h.start();
     // Prosody advertises limits before TLS; after TLS this peer advertises none, and what was
     // said before TLS does not carry over (RFC 6120 §5.4.3.3).
-    h.feed(prosody_header("1") + prosody_features_before_tls());
+    h.feed(prosody_header("1") + prosody_features_before_tls_with_limits());
     EXPECT_EQ(h.stream->peer_max_stanza_bytes(), 524288u);
     h.feed(kProceed);
     h.tls();
@@ -286,7 +286,7 @@ TEST(OutboundSend, RefusesWhatTheStreamCannotCarry) {
     m.set_attr("from", "alice@sip.example.com").set_attr("to", "bob@xmpp.example.org");
     EXPECT_EQ(h.stream->send(m).error(), SendError::NotReady);
     Harness r;
-    make_ready(r);
+    make_ready(r, /*peer_limits=*/true);
     Element other("message", std::string(kNsServer));
     other.set_attr("from", "alice@elsewhere.example").set_attr("to", "bob@xmpp.example.org");
     EXPECT_EQ(r.stream->send(other).error(), SendError::WrongDomainPair);

@@ -23,41 +23,63 @@ inline constexpr std::string_view kRemote = "xmpp.example.org";
 inline constexpr std::string_view kSecret = "s3cr3t-for-tests";
 
 // --- what peers send -----------------------------------------------------------------------------
+// Prosody's bytes were captured from Prosody 0.12 (Debian 12) answering a scripted initiating
+// server (alpha.test -> xmpp.example.org, sip.test -> sip.example.com): s2s_require_encryption,
+// mod_dialback loaded, our certificate from a CA it trusts (EXTERNAL) or no certificate
+// (dialback). Prosody 0.12 advertises no XEP-0478 limits; later Prosody does, as in
+// tests/fuzz/corpus/xml_stream/prosody_features.xml (the *_with_limits variants).
 
-// Prosody's response stream header (attribute order as Prosody writes it).
+// Prosody's response stream header, attribute order as it writes them.
 inline std::string prosody_header(std::string_view id, std::string_view from = kRemote,
                                   std::string_view to = kLocal) {
-    return "<?xml version='1.0'?><stream:stream xmlns:db='jabber:server:dialback' "
-           "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='" +
-           std::string(from) + "' to='" + std::string(to) + "' id='" + std::string(id) +
-           "' xml:lang='en' xmlns='jabber:server'>";
+    return "<?xml version='1.0'?><stream:stream xml:lang='en' version='1.0' from='" +
+           std::string(from) +
+           "' xmlns:db='jabber:server:dialback' xmlns='jabber:server' "
+           "xmlns:stream='http://etherx.jabber.org/streams' to='" +
+           std::string(to) + "' id='" + std::string(id) + "'>";
 }
 
 inline constexpr std::string_view kLimits =
     "<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>524288</max-bytes>"
     "<idle-seconds>840</idle-seconds></limits>";
 
-// Prosody 0.12 before TLS (s2s_require_encryption): dialback with errors, STARTTLS required.
+// Before TLS: dialback, STARTTLS required.
 inline std::string prosody_features_before_tls() {
+    return "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/>"
+           "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
+           "</stream:features>";
+}
+// After TLS when our certificate verifies for our domain: EXTERNAL offered.
+inline std::string prosody_features_external() {
+    return "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/>"
+           "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism>"
+           "</mechanisms></stream:features>";
+}
+// After TLS when we present no certificate it can verify: dialback only.
+inline std::string prosody_features_dialback() {
+    return "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>";
+}
+// After SASL success and the stream restart.
+inline std::string prosody_features_after_sasl() {
+    return "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/>"
+           "<c xmlns='http://jabber.org/protocol/caps' ver='wBr6DNC6Vxj+iDPS/AmhkECMTr8=' "
+           "node='http://prosody.im' hash='sha-1'/></stream:features>";
+}
+// Later Prosody with XEP-0478 limits and dialback errors (XEP-0220 §2.4.2).
+inline std::string prosody_features_before_tls_with_limits() {
     return "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>"
            "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>" +
            std::string(kLimits) + "</stream:features>";
 }
-// After TLS when our certificate verifies for our domain: EXTERNAL offered.
-inline std::string prosody_features_external() {
-    return "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-           "<mechanism>EXTERNAL</mechanism></mechanisms>"
-           "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>" +
-           std::string(kLimits) + "</stream:features>";
-}
-// After TLS when our certificate does not verify: dialback only.
-inline std::string prosody_features_dialback() {
-    return "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>" +
-           std::string(kLimits) + "</stream:features>";
-}
-// After SASL success and the stream restart.
-inline std::string prosody_features_after_sasl() {
+inline std::string prosody_features_after_sasl_with_limits() {
     return "<stream:features>" + std::string(kLimits) + "</stream:features>";
+}
+// Prosody 0.12's dialback answers (Step 4): COMPAT, with an 'id' and the key as text.
+inline std::string prosody_dialback_answer(std::string_view type, std::string_view key,
+                                           std::string_view id = "a5d3079b-ce01-4fa0") {
+    return "<db:result from='" + std::string(kRemote) + "' to='" + std::string(kLocal) +
+           "' type='" + std::string(type) + "' id='" + std::string(id) + "'>" + std::string(key) +
+           "</db:result>";
 }
 
 inline constexpr std::string_view kProceed = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
@@ -269,12 +291,14 @@ struct Harness {
     std::string fresh;
 };
 
-// Prosody all the way: STARTTLS, SASL EXTERNAL, restart; the stream is Ready.
-inline void make_ready(Harness& h) {
+// Prosody all the way: STARTTLS, SASL EXTERNAL, restart; the stream is Ready. With
+// `peer_limits` the last features carry XEP-0478 limits (max-bytes 524288, idle-seconds 840).
+inline void make_ready(Harness& h, bool peer_limits = false) {
     h.through_tls();
     h.feed(prosody_header("post-tls-2") + prosody_features_external());
     h.feed(kSaslSuccess);
-    h.feed(prosody_header("post-sasl-3") + prosody_features_after_sasl());
+    h.feed(prosody_header("post-sasl-3") + (peer_limits ? prosody_features_after_sasl_with_limits()
+                                                        : prosody_features_after_sasl()));
     ASSERT_EQ(h.stream->state(), OutboundStream::State::Ready);
 }
 

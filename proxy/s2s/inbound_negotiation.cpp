@@ -184,7 +184,8 @@ void InboundStream::on_auth(const Element& auth) {
     }
     if (auth.attr_or("mechanism", "") != "EXTERNAL")
         return sasl_failure("invalid-mechanism", "only EXTERNAL is offered");
-    const std::string_view data = wire::trim(auth.text());
+    const std::string text = auth.text();
+    const std::string_view data = wire::trim(text);
     if (data.empty()) {
         // RFC 6120 §6.4.2: no initial response; an empty challenge asks for it.
         write(wire::sasl_empty_challenge());
@@ -195,7 +196,8 @@ void InboundStream::on_auth(const Element& auth) {
 }
 
 void InboundStream::on_sasl_response(const Element& response) {
-    sasl_external(wire::trim(response.text()), false);
+    const std::string text = response.text();
+    sasl_external(wire::trim(text), false);
 }
 
 void InboundStream::on_sasl_abort() {

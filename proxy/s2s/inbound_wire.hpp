@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "common/base/stanza_error.hpp"
 
@@ -28,6 +29,10 @@ std::optional<Domain> parse_domain(std::string_view s);
 
 // Without leading and trailing XML whitespace (space, tab, CR, LF).
 std::string_view trim(std::string_view s);
+// Not on a temporary std::string: the view would outlive it.
+template <class T>
+requires std::is_same_v<T, std::string> std::string_view trim(T&& s)
+= delete;
 // Without any XML whitespace. COMPAT: XEP-0288's own example wraps the base64 of an <auth/>
 // across lines, and XEP-0220's examples indent the dialback key.
 std::string strip_space(std::string_view s);

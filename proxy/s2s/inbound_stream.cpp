@@ -341,10 +341,13 @@ void InboundStream::on_peer_stream_error(const Element& error) {
 
 void InboundStream::fail(StreamError error) {
     if (state_ == State::Closed) return;
-    // RFC 6120 §4.9.1.1: an error before our header still goes inside a stream.
-    if (!header_sent_) write_header();
-    write(to_wire(error));
-    write(stream_close());
+    // During the TLS handshake nothing can be written: plaintext would break it.
+    if (state_ != State::WaitTlsHandshake) {
+        // RFC 6120 §4.9.1.1: an error before our header still goes inside a stream.
+        if (!header_sent_) write_header();
+        write(to_wire(error));
+        write(stream_close());
+    }
     log::warn("s2s.in.stream_error", {{"condition", wire_name(error.condition)},
                                       {"text", error.text},
                                       {"local", local_.empty() ? "-" : local_},

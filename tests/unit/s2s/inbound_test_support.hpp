@@ -234,6 +234,10 @@ class Harness {
                 << s.bytes;
             if (!r->stopped) break;
             rest.remove_prefix(r->consumed);
+            if (s.closed) {
+                if (!rest.empty()) ADD_FAILURE() << "we wrote after our </stream:stream>";
+                break;
+            }
             peer_ = std::make_unique<XmlStreamParser>();
         }
     }

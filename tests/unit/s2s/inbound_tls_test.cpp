@@ -189,5 +189,16 @@ TEST(InboundStream, DirectTlsFactsMayComeThroughOnTlsEstablished) {
     EXPECT_NE(s.element("features", kNsStreams)->find_child("mechanisms", kNsSasl), nullptr);
 }
 
+// Closing (or timing out) during the handshake writes nothing: plaintext would corrupt it.
+TEST(InboundStream, CloseDuringTlsHandshakeWritesNothing) {
+    Harness h;
+    h.feed(prosody_header());
+    h.feed(starttls());
+    auto s = h.timer(TimerKind::Establishment, 60'000);
+    EXPECT_TRUE(s.bytes.empty());
+    ASSERT_NE(s.close(), nullptr);
+    EXPECT_EQ(s.close()->error->condition, StreamCondition::ConnectionTimeout);
+}
+
 }  // namespace
 }  // namespace fedgw::proxy::test

@@ -37,6 +37,9 @@
 //   response gets an empty <challenge/> (RFC 6120 §6.4.2); failures carry the RFC 6120 §6.5
 //   condition that fits (invalid-mechanism, incorrect-encoding, invalid-authzid,
 //   encryption-required, not-authorized, aborted) and a <text/> saying why.
+// - STARTTLS when the policy does not support TLS, when TLS is up already, or after a pair was
+//   authenticated on the plain stream: <failure/> and close (RFC 6120 §5.4.2.2).
+// - A stream error while the owner runs the TLS handshake (owner close, timer) writes nothing.
 // - Answers from the owner about a dialback key: on_key_verified() (valid / invalid: invalid
 //   closes the stream, XEP-0220 §2.2.1) and on_key_unverifiable() when the authoritative server
 //   could not be asked (a dialback error, XEP-0220 §2.5).
@@ -142,7 +145,8 @@ class InboundStream {
     Result<void, StanzaError> send(const Element& stanza);
     // A whitespace keepalive now (RFC 6120 §4.6.1), if the stream is open.
     void send_keepalive();
-    // Ends the stream with this error (shutdown, registry change, conflict).
+    // Ends the stream with this error (shutdown, registry change, conflict): our header if not
+    // sent yet, the error, our close; nothing while the TLS handshake runs.
     void close(StreamError error);
     // The connection went away under us.
     void on_transport_closed();

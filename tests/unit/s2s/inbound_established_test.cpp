@@ -119,6 +119,7 @@ TEST(InboundEstablished, ClientNamespaceStanzaIsUnsupported) {
 
 // Rule 6: the rate limit (token bucket over now_ms) ends a flood with policy-violation.
 TEST(InboundEstablished, RateLimit) {
+    LogCapture logs;
     InboundStream::Options o;
     o.rate.per_second = 10;
     o.rate.burst = 10;
@@ -134,6 +135,8 @@ TEST(InboundEstablished, RateLimit) {
     auto s = h.feed(m, 100);
     EXPECT_EQ(s.stream_error(), "policy-violation");
     EXPECT_EQ(s.stream_error_text(), "more than 10 stanzas per second");
+    EXPECT_TRUE(logs.has("s2s.in.stream_error",
+                         {"condition=policy-violation", "remote=plain.example.net"}));
 }
 
 TEST(InboundEstablished, RateLimitRefillsOverTime) {

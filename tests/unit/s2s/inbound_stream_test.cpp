@@ -260,6 +260,41 @@ TEST(InboundStream, TlsNotSupportedOffersDialbackOnly) {
     EXPECT_TRUE(kids[0]->is("dialback", kNsDialbackFeature));
 }
 
+// "SASL, else nothing" with TLS optional: dialback is out, so TLS becomes mandatory to
+// negotiate (RFC 6120 §5.3.1).
+TEST(InboundStream, TlsOptionalButSaslRequiredMakesStarttlsRequired) {
+    Harness h;
+    registry::Partner p;
+    p.domain = "strict.example.net";
+    p.tls = registry::Negotiation::Optional;
+    p.sasl = registry::Negotiation::Required;
+    p.dialback = true;
+    h.policy.registry.partners.push_back(p);
+    auto s = h.feed(prosody_header("strict.example.net"));
+    const Element* f = s.element("features", kNsStreams);
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(f->child_elements().size(), 1u);
+    ASSERT_NE(f->find_child("starttls", kNsTls), nullptr);
+    EXPECT_NE(f->find_child("starttls", kNsTls)->find_child("required", kNsTls), nullptr);
+}
+
+// A partner left with no way to authenticate (the registry validator refuses such settings;
+// the stream still says why rather than hang).
+TEST(InboundStream, NoAuthenticationMethodIsNotAuthorized) {
+    LogCapture logs;
+    Harness h;
+    registry::Partner p;
+    p.domain = "nothing.example.net";
+    p.tls = registry::Negotiation::NotSupported;
+    p.sasl = registry::Negotiation::NotSupported;
+    p.dialback = false;
+    h.policy.registry.partners.push_back(p);
+    auto s = h.feed(prosody_header("nothing.example.net"));
+    EXPECT_EQ(s.stream_error(), "not-authorized");
+    EXPECT_NE(s.stream_error_text().find("nothing.example.net"), std::string::npos);
+    EXPECT_TRUE(logs.has("s2s.in.no_auth_method", {"domain=nothing.example.net"}));
+}
+
 // RFC 6120 §5.4.2.2: STARTTLS the policy does not support: <failure/>, then close (no stream
 // error).
 TEST(InboundStream, StarttlsWhenNotSupportedIsFailureAndClose) {

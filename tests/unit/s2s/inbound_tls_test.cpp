@@ -189,6 +189,20 @@ TEST(InboundStream, DirectTlsFactsMayComeThroughOnTlsEstablished) {
     EXPECT_NE(s.element("features", kNsStreams)->find_child("mechanisms", kNsSasl), nullptr);
 }
 
+// TLS optional: dialback on the plain stream first, then STARTTLS. TLS would have to discard
+// the pair (RFC 6120 §5.4.3.3), so it is refused: <failure/> and close.
+TEST(InboundStream, StarttlsAfterAuthenticationIsRefused) {
+    Harness h;
+    h.feed(ejabberd_header());
+    h.feed(db_result(kEjabberd, kLocal, "k"));
+    h.call([](InboundStream& st) { st.on_key_verified(kLocal, kEjabberd, true); });
+    auto s = h.feed(starttls());
+    EXPECT_NE(s.element("failure", kNsTls), nullptr);
+    EXPECT_TRUE(s.closed);
+    EXPECT_FALSE(s.has_action<StartTls>());
+    EXPECT_EQ(s.close()->reason, "STARTTLS refused: STARTTLS after authentication");
+}
+
 // Closing (or timing out) during the handshake writes nothing: plaintext would corrupt it.
 TEST(InboundStream, CloseDuringTlsHandshakeWritesNothing) {
     Harness h;

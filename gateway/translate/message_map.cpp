@@ -273,10 +273,15 @@ Result<InboundMessage, SipReply> translate_sip_message(const InboundMessageReque
                 m.delay_stamp = datetime_to_utc(dt->value).value_or("");
         m.cpim_from = cpim->from_uri();
         m.cpim_to = cpim->to_uri();
+    } else if (mt->is("application", "im-iscomposing+xml")) {
+        const auto state = parse_is_composing(req.body);
+        if (!state) return Unexpected(refuse(400, "not an isComposing document"));
+        m.chat_state = chat_state_for(*state);
     } else {
         return Unexpected(unsupported("Content-Type '" + mt->essence() + "' is not taken"));
     }
-    if (m.body.empty()) return Unexpected(refuse(400, "MESSAGE with an empty text"));
+    if (m.body.empty() && !m.chat_state)
+        return Unexpected(refuse(400, "MESSAGE with an empty text"));
     if (!is_valid_utf8(m.subject) || !is_xml_text(m.subject)) m.subject.clear();
 
     if (options.thread_from_call_id && is_valid_utf8(req.call_id) && is_xml_text(req.call_id))
@@ -292,7 +297,7 @@ std::unique_ptr<Element> build_message_stanza(const InboundMessage& m, std::stri
     msg->set_attr("type", m.type);
     if (!id.empty()) msg->set_attr("id", id);
     if (!m.lang.empty()) msg->set_attr("xml:lang", m.lang);
-    msg->add_child("body").add_text(m.body);
+    if (!m.body.empty()) msg->add_child("body").add_text(m.body);
     if (!m.subject.empty()) msg->add_child("subject").add_text(m.subject);
     if (!m.thread.empty()) msg->add_child("thread").add_text(m.thread);
     if (!m.delay_stamp.empty()) {
@@ -300,7 +305,33 @@ std::unique_ptr<Element> build_message_stanza(const InboundMessage& m, std::stri
         delay.set_attr("from", m.from.domain().to_string());
         delay.set_attr("stamp", m.delay_stamp);
     }
+    if (m.chat_state)
+        msg->add_child(std::string(wire_name(*m.chat_state)), std::string(kNsChatStates));
     return msg;
+}
+
+std::optional<ComposingMessage> plan_is_composing(const Element& msg, std::uint32_t refresh_s) {
+    const auto state = chat_state_of(msg);
+    if (!state) return std::nullopt;
+    auto from = Jid::parse(msg.attr_or("from", ""));
+    auto to = Jid::parse(msg.attr_or("to", ""));
+    if (!from || !to) return std::nullopt;
+    auto from_sip = jid_to_sip(*from);
+    auto to_sip = jid_to_sip(*to);
+    if (!from_sip || !to_sip) return std::nullopt;
+    ComposingMessage c;
+    c.state = composing_state_for(*state);
+    c.message.id = std::string(msg.attr_or("id", ""));
+    c.message.request_uri = std::move(to_sip->uri);
+    c.message.from_uri = std::move(from_sip->uri);
+    c.message.from_gruu = std::move(from_sip->gruu);
+    c.message.content_type = std::string(kIsComposingMediaType);
+    c.message.body = write_is_composing(c.state, refresh_s);
+    if (auto thread = msg.child_text("thread")) {
+        c.message.thread = std::move(*thread);
+        if (usable_call_id(c.message.thread)) c.message.call_id = c.message.thread;
+    }
+    return c;
 }
 
 }  // namespace fedgw::gateway

@@ -25,8 +25,10 @@
 //     type=error is never translated (NothingToSend): a SIP MESSAGE was answered long before,
 //     there is nothing left to answer.
 //   - No <body/> (XEP-0085 chat states, XEP-0184 receipts, XEP-0333 markers, empty bodies):
-//     NothingToSend, never an empty MESSAGE. The caller drops it on purpose and logs it at
-//     debug level; an RFC 3994 isComposing mapping may take the chat states later.
+//     NothingToSend, never an empty MESSAGE. For a chat state the caller may send the RFC 3994
+//     isComposing MESSAGE plan_is_composing() gives; everything else it drops on purpose and
+//     logs at debug level (XEP-0184 receipts have no page-mode equivalent: a SIP 2xx is not a
+//     delivery receipt).
 // SIP -> XMPP (translate_sip_message), the RFC 7572 §5 table in reverse; the result is a
 // SipReply refusal or a message to send (build_message_stanza):
 //   - text/plain: charset UTF-8 or US-ASCII, or none (read as UTF-8: US-ASCII, the MIME
@@ -38,6 +40,8 @@
 //     for the caller's logs but the SIP From/To (checked by the trust layer) stay
 //     authoritative.
 //   - anything else (or a Content-Encoding) -> 415 with Accept (and Accept-Encoding: identity).
+//   - application/im-iscomposing+xml (RFC 3994) -> a bodyless message with the XEP-0085 chat
+//     state (is_composing.hpp); a document that is not isComposing -> 400.
 //   - no body -> 400: an empty MESSAGE carries nothing for an XMPP user.
 //   - To: the Request-URI when it names a user, else the To URI.
 #pragma once
@@ -56,6 +60,7 @@
 #include "common/xml/element.hpp"
 #include "gateway/sip/sip_builder.hpp"
 #include "gateway/translate/error_map.hpp"
+#include "gateway/translate/is_composing.hpp"
 
 namespace fedgw::gateway {
 
@@ -66,7 +71,8 @@ inline constexpr std::string_view kNsDelay = "urn:xmpp:delay";
 // What the gateway sends and takes as a MESSAGE body.
 inline constexpr std::string_view kTextPlainUtf8 = "text/plain;charset=UTF-8";
 // The Accept value of a 415 (RFC 3261 §21.4.13).
-inline constexpr std::string_view kMessageAccept = "text/plain;charset=UTF-8, message/cpim";
+inline constexpr std::string_view kMessageAccept =
+    "text/plain;charset=UTF-8, message/cpim, application/im-iscomposing+xml";
 
 // --- XMPP -> SIP -----------------------------------------------------------------------------
 
@@ -109,6 +115,17 @@ using OutboundDecision = std::variant<OutboundMessage, NothingToSend, StanzaErro
 OutboundDecision plan_sip_message(const Element& message,
                                   const OutboundMessageOptions& options = {});
 
+// For a bodyless chat-state message (plan_sip_message: NothingToSend/ChatStateOnly): the
+// RFC 3994 isComposing MESSAGE to send instead, and which state it carries. nullopt when the
+// message has no chat state or its addresses do not map (typing notifications are best
+// effort: nothing is bounced for them).
+struct ComposingMessage {
+    OutboundMessage message;  // content_type application/im-iscomposing+xml
+    ComposingState state = ComposingState::Idle;
+};
+std::optional<ComposingMessage> plan_is_composing(const Element& message,
+                                                  std::uint32_t refresh_s = 60);
+
 // The RequestSpec for gateway/sip's build_message(spec, m.content_type, m.body, random):
 // Request-URI, From (tag left to the builder), To, Call-ID, Subject and Content-Language.
 sip::RequestSpec to_request_spec(const OutboundMessage& m);
@@ -146,13 +163,15 @@ struct InboundMessage {
     std::string delay_stamp{};  // XEP-0203 stamp, or ""
     std::string cpim_from{};    // the CPIM From URI when the body was message/cpim, for logs
     std::string cpim_to{};
+    std::optional<ChatState> chat_state{};  // an isComposing MESSAGE: no body, this state
 };
 
 Result<InboundMessage, SipReply> translate_sip_message(const InboundMessageRequest& request,
                                                        const InboundMessageOptions& options = {});
 
 // <message xmlns=ns from=... to=... type=... id=... [xml:lang]><body/>[<subject/>][<thread/>]
-// [<delay/>]</message>. `id` comes from the caller (no randomness here).
+// [<delay/>][chat state]</message>; <body/> only when there is text. `id` comes from the caller (no
+// randomness here).
 std::unique_ptr<Element> build_message_stanza(const InboundMessage& m, std::string_view id,
                                               std::string_view ns = "jabber:server");
 

@@ -244,7 +244,8 @@ TEST(SipToXmpp, CharsetHandling) {
     EXPECT_EQ(latin1.error().status, 415);
     ASSERT_FALSE(latin1.error().headers.empty());
     EXPECT_EQ(latin1.error().headers[0].name, "Accept");
-    EXPECT_EQ(latin1.error().headers[0].value, "text/plain;charset=UTF-8, message/cpim");
+    EXPECT_EQ(latin1.error().headers[0].value,
+              "text/plain;charset=UTF-8, message/cpim, application/im-iscomposing+xml");
     auto bad = translate_sip_message(sip_message("text/plain;charset=utf-8", "\xE9t\xE9"));
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().status, 400);
@@ -254,8 +255,7 @@ TEST(SipToXmpp, CharsetHandling) {
 }
 
 TEST(SipToXmpp, OtherContentRefusedWith415) {
-    for (std::string_view ct :
-         {"text/html", "application/im-iscomposing+xml", "image/png", "not a media type"}) {
+    for (std::string_view ct : {"text/html", "text/enriched", "image/png", "not a media type"}) {
         auto r = translate_sip_message(sip_message(std::string(ct), "x"));
         ASSERT_FALSE(r) << ct;
         EXPECT_EQ(r.error().status, 415) << ct;
@@ -342,6 +342,69 @@ TEST(SipToXmpp, Options) {
     ASSERT_TRUE(m);
     EXPECT_EQ(m->type, "normal");
     EXPECT_EQ(m->thread, "");
+}
+
+// RFC 3994 isComposing <-> XEP-0085 chat states.
+TEST(IsComposing, FromXmppChatState) {
+    auto composing = stanza(
+        "<message from='romeo@example.net/orchard' to='juliet@example.com' "
+        "type='chat' id='c1'><composing "
+        "xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    auto c = plan_is_composing(*composing, 90);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->state, ComposingState::Active);
+    EXPECT_EQ(c->message.content_type, "application/im-iscomposing+xml");
+    EXPECT_EQ(c->message.request_uri, "sip:juliet@example.com");
+    EXPECT_EQ(c->message.body,
+              "<?xml version='1.0' encoding='UTF-8'?><isComposing "
+              "xmlns='urn:ietf:params:xml:ns:im-iscomposing'><state>active</state>"
+              "<contenttype>text/plain</contenttype><refresh>90</refresh></isComposing>");
+    for (std::string_view s : {"paused", "active", "inactive", "gone"}) {
+        auto m = stanza("<message from='a@x.test' to='b@y.test'><" + std::string(s) +
+                        " xmlns='http://jabber.org/protocol/chatstates'/></message>");
+        auto p = plan_is_composing(*m);
+        ASSERT_TRUE(p) << s;
+        EXPECT_EQ(p->state, ComposingState::Idle) << s;
+        EXPECT_EQ(parse_is_composing(p->message.body), ComposingState::Idle) << s;
+    }
+    auto none = stanza("<message from='a@x.test' to='b@y.test'><body>x</body></message>");
+    EXPECT_FALSE(plan_is_composing(*none));
+    auto unmappable = stanza(
+        "<message from='a@x.test' to='y.test'><composing "
+        "xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    EXPECT_FALSE(plan_is_composing(*unmappable));
+}
+
+TEST(IsComposing, ToXmppChatState) {
+    auto active = translate_sip_message(
+        sip_message("application/im-iscomposing+xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<isComposing xmlns=\"urn:ietf:params:xml:ns:im-iscomposing\">\n"
+                    "  <state>active</state>\n  <contenttype>text/plain</contenttype>\n"
+                    "  <refresh>60</refresh>\n</isComposing>\n"));
+    ASSERT_TRUE(active) << active.error().text;
+    EXPECT_EQ(active->chat_state, ChatState::Composing);
+    EXPECT_EQ(xml(*build_message_stanza(*active, "t1")),
+              "<message from='alice@sip.test' to='juliet@xmpp.test' type='chat' id='t1'>"
+              "<thread>a84b4c76e66710@pc33.sip.test</thread>"
+              "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    auto idle = translate_sip_message(sip_message(
+        "application/im-iscomposing+xml",
+        "<isComposing xmlns='urn:ietf:params:xml:ns:im-iscomposing'><state> idle </state>"
+        "</isComposing>"));
+    ASSERT_TRUE(idle);
+    EXPECT_EQ(idle->chat_state, ChatState::Paused);
+    for (std::string_view bad :
+         {"<isComposing xmlns='urn:x'><state>active</state></isComposing>",
+          "<isComposing xmlns='urn:ietf:params:xml:ns:im-iscomposing'><state>typing</state>"
+          "</isComposing>",
+          "<isComposing xmlns='urn:ietf:params:xml:ns:im-iscomposing'>",
+          "<!DOCTYPE x><isComposing xmlns='urn:ietf:params:xml:ns:im-iscomposing'/>"}) {
+        auto r =
+            translate_sip_message(sip_message("application/im-iscomposing+xml", std::string(bad)));
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().status, 400) << bad;
+    }
 }
 
 }  // namespace

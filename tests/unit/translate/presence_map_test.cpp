@@ -252,6 +252,29 @@ TEST(NotifyBody, EmptyMeansUnavailable) {
     EXPECT_FALSE(p->available);
 }
 
+// A NOTIFY body captured from Kamailio 5.6 (kamailio_sip.py presence, sipp PUBLISH of
+// "lunch & coffee ☕ <back at 2>"), Content-Type application/pidf+xml, state active.
+TEST(NotifyBody, CapturedFromKamailio) {
+    constexpr std::string_view kBody =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:alice@sip.test\">\n"
+        "  <tuple id=\"t1\">\n"
+        "    <status>\n"
+        "      <basic>open</basic>\n"
+        "    </status>\n"
+        "    <note>lunch &amp; coffee \u2615 &lt;back at 2&gt;</note>\n"
+        "  </tuple>\n"
+        "</presence>\n";
+    auto p = presence_from_notify_body("application/pidf+xml", kBody, NotePolicy::Show);
+    ASSERT_TRUE(p) << p.error().describe();
+    EXPECT_TRUE(p->available);
+    EXPECT_EQ(p->show, Show::None);
+    EXPECT_EQ(p->status, (std::vector<StatusText>{{"lunch & coffee \u2615 <back at 2>", ""}}));
+    auto hidden = presence_from_notify_body("application/pidf+xml", kBody, NotePolicy::Withhold);
+    ASSERT_TRUE(hidden);
+    EXPECT_TRUE(hidden->status.empty());
+}
+
 TEST(NotifyBody, ContentTypeChecked) {
     const std::string body =
         "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:a@b'><tuple id='1'>"

@@ -91,14 +91,7 @@ Result<void, std::string> ProxyServer::init() {
     router_ = std::make_unique<Router>(loop_, std::move(opts), std::move(*policy));
 
     const GatewayLink& gl = *pc.gateway_link;
-    link::LinkClientOptions lo;
-    lo.gateway = *gl.address;
-    lo.gateway_name = gl.name;
-    lo.cert_file = gl.cert;
-    lo.key_file = gl.key;
-    lo.ca_file = gl.ca;
-    lo.reconnect_min_ms = pc.timers.reconnect_min.ms;
-    lo.reconnect_max_ms = pc.timers.reconnect_max.ms;
+    link::LinkClientOptions lo = link::client_options(gl, pc.timers);
     link::LinkClientCallbacks cb;
     cb.on_up = [](const link::Hello& h) { log::info("link.up", {{"gateway", h.node}}); };
     cb.on_down = [](const link::CloseReason& r) { log::warn("link.down", {{"reason", r.describe()}}); };

@@ -7,7 +7,7 @@
 #include "common/xml/fragment.hpp"
 #include "common/xml/namespaces.hpp"
 #include "common/xml/serializer.hpp"
-#include "proxy/s2s/bounce.hpp"
+#include "proxy/s2s/outbound_bounce.hpp"
 
 namespace fedgw::proxy {
 namespace {
@@ -287,13 +287,20 @@ void Router::route_to_partner(const std::string& local, const std::string& remot
     Route& r = route(local, remote);
     if (r.state == RouteState::Ready && r.conn) {
         if (auto* c = find(*r.conn); c && c->outbound()) {
-            c->outbound()->send(*stanza);
+            if (auto sent = c->outbound()->send(*stanza); !sent)
+                log::warn("s2s.send_refused", {{"remote", remote}, {"conn", *r.conn}});
             c->pump();
             return;
         }
     }
-    if (!r.queue.push(std::move(stanza))) {
-        // push refused: the stanza was not taken; the queue says why in its log.
+    if (!r.queue.push(stanza)) {
+        // The queue for this partner is full: the sender learns it now (RFC 6120 §8.3).
+        if (stanza) {
+            log::warn("s2s.queue_full", {{"local", local}, {"remote", remote},
+                                         {"queued", r.queue.size()}});
+            bounce_to_gateway(*stanza, StanzaError::of(StanzaCondition::ResourceConstraint,
+                                                       "too many stanzas waiting for " + remote));
+        }
         return;
     }
     if (r.state == RouteState::Idle) open_route({local, remote});
@@ -362,10 +369,12 @@ void Router::connect_next(const PairKey& key) {
     r.state = RouteState::Connecting;
     log::info("s2s.connecting", {{"conn", id}, {"local", key.first}, {"remote", key.second},
                                  {"address", ep.address.text}, {"port", ep.port}});
-    OutboundStream::Options o;
-    auto core = std::make_unique<OutboundStream>(key.first, key.second, partner,
-                                                 client_tls(key.first) != nullptr, keys_,
-                                                 timers_for(&partner), options_.limits, o);
+    OutboundOptions o;
+    o.local_domain = key.first;
+    o.remote_domain = key.second;
+    o.partner = partner;
+    o.have_certificate = client_tls(key.first) != nullptr;
+    auto core = std::make_unique<OutboundStream>(o, keys_, timers_for(&partner), options_.limits);
     flush_verifies(r, *core, key);
     c->start_outbound(std::move(core), reinterpret_cast<const sockaddr*>(&ss), key.first,
                       key.second, options_.connect_timeout_ms);
@@ -374,7 +383,7 @@ void Router::connect_next(const PairKey& key) {
 void Router::flush_verifies(Route& r, OutboundStream& out, const PairKey& key) {
     for (auto& v : r.verifies) {
         if (v.sent) continue;
-        out.send_verify(key.first, key.second, v.stream_id, v.key);
+        out.send_verify(key.first, key.second, v.stream_id, v.key, uv_now(loop_));
         v.sent = true;
     }
     if (r.conn)
@@ -386,7 +395,10 @@ void Router::route_ready(const PairKey& key) {
     r.state = RouteState::Ready;
     S2sConnection* c = r.conn ? find(*r.conn) : nullptr;
     if (!c || !c->outbound()) return;
-    for (auto& stanza : r.queue.drain()) c->outbound()->send(*stanza);
+    for (auto& stanza : r.queue.drain())
+        if (auto sent = c->outbound()->send(*stanza); !sent)
+            bounce_to_gateway(*stanza, StanzaError::of(StanzaCondition::PolicyViolation,
+                                                       "the partner's stream refused the stanza"));
     c->pump();
 }
 
@@ -410,12 +422,12 @@ void Router::route_failed(const PairKey& key, StanzaCondition condition, std::st
 void Router::bounce_to_gateway(const Element& stanza, StanzaError error) {
     std::string by = domain_of(stanza.attr_or("from", ""));
     auto b = make_bounce(stanza, std::move(error), by);
-    if (!b) return;  // an error stanza is never bounced (no loops)
+    if (!b) return;  // an error or a result is never bounced (no loops)
     link::StanzaFrame f;
     f.seq = next_seq_++;
     f.partner = domain_of(stanza.attr_or("to", ""));
     f.local = by;
-    f.xml = serialize(*b, kNsServer);
+    f.xml = serialize(**b, kNsServer);
     if (!options_.to_gateway || options_.to_gateway(f) != GatewaySend::Sent)
         log::warn("proxy.bounce_lost", {{"to", stanza.attr_or("from", "")},
                                         {"reason", "gateway link down"}});
@@ -425,7 +437,7 @@ void Router::bounce_to_partner(const std::string& local, const std::string& remo
                                const Element& stanza, StanzaError error) {
     auto b = make_bounce(stanza, std::move(error), local);
     if (!b) return;
-    route_to_partner(local, remote, std::move(b));
+    route_to_partner(local, remote, std::move(*b));
 }
 
 // ---- lifecycle ----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ struct RouterOptions {
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t dialback_timeout_ms = 30'000;
     Limits limits{};                                         // XML limits per stream
-    OutboundQueue::Limits queue_limits{};
+    OutboundQueueLimits queue_limits{};
     // Sends a stanza to the gateway.
     std::function<GatewaySend(link::StanzaFrame&)> to_gateway;
     std::size_t max_waiting_for_credit = 256;  // stanzas held while the link has no credit
@@ -117,7 +117,7 @@ private:
         std::size_t next_endpoint = 0;
         std::optional<dns::Request> lookup;
         std::vector<PendingVerify> verifies;
-        explicit Route(OutboundQueue::Limits l) : queue(l) {}
+        explicit Route(OutboundQueueLimits l) : queue(l) {}
     };
 
     S2sConnection* find(std::uint64_t id) const;

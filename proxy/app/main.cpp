@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
         std::printf("%s: configuration is valid for fedgw-proxy\n", config_path.c_str());
         return 0;
     }
-    if (auto lvl = log::level_from_name(config->log.level)) log::set_level(*lvl);
+    log::set_level(config->log.level);
 
     uv_loop_t loop;
     uv_loop_init(&loop);

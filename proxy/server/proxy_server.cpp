@@ -202,7 +202,7 @@ void ProxyServer::reload() {
         log::error("proxy.reload_failed", {{"reason", r.error()}, {"kept", "the running certificates"}});
         return;
     }
-    if (auto lvl = log::level_from_name(c->log.level)) log::set_level(*lvl);
+    log::set_level(c->log.level);
     router_->set_tls(server_tls_.get(), [this] {
         std::map<std::string, const TlsContext*> m;
         for (const auto& [name, ctx] : client_tls_) m[name] = ctx.get();

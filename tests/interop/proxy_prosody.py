@@ -1,0 +1,295 @@
+#!/usr/bin/python3
+"""fedgw-proxy federates with a real Prosody 0.12: the proxy's s2s edge, end to end.
+
+prosody.test is a Prosody on 127.0.0.2; sip.test is fedgw-proxy on 127.0.0.3:5269, linked to
+the stand-in gateway (tools/link_endpoint) on 127.0.0.3:23456 with mutual TLS under the test
+CA (gateway.internal / proxy.internal). The endpoint hands the proxy its registry snapshot on
+connect; the proxy prints nothing about partners it was not told of. Each side finds the other
+only through the scenario's dnsmasq: `_xmpp-server._tcp` SRV records and A records
+(RFC 6120 §3.2.1); the proxy has no static route.
+
+Cases:
+  certs        both certificates from the CA both trust, Prosody with s2s_secure_auth = true:
+               each direction authenticates with SASL EXTERNAL (RFC 6120 §6.4, XEP-0178). A
+               Prosody user's message reaches the endpoint (auth sasl-external) and a stanza
+               from the endpoint reaches the user.
+  dialback     Prosody's certificate comes from a CA the proxy does not trust (and Prosody
+               trusts only that CA), s2s_secure_auth = false: both directions authenticate
+               with dialback (XEP-0220), each side verifying the other's key through a
+               connection back to the sender's authoritative server.
+  refusals     a domain not in the snapshot (a second Prosody, stranger.test) and a blocked
+               domain (evil.test, spoken raw) are refused with a policy-violation stream error
+               naming the rule (RFC 6120 §4.9.3.14); a stanza from the endpoint to a partner
+               whose server does not answer comes back to the endpoint as a
+               remote-server-not-found error (RFC 6120 §8.3.3.15); prosody.test stays served.
+  link_down    the endpoint (the gateway) stops: a Prosody user's message to sip.test comes
+               back as service-unavailable (RFC 6120 §8.3.3.19), never dropped.
+"""
+
+import re
+import socket
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True
+
+from harness import (Do, Expect, ExpectLog, ExpectNothing, NoLog, Ping,  # noqa: E402
+                     Scenario, Send, StepFailure, main, partner, snapshot)
+
+PROSODY, PROSODY_IP = "prosody.test", "127.0.0.2"
+SIP, PROXY_IP = "sip.test", "127.0.0.3"
+LINK_PORT = 23456
+STRANGER, STRANGER_IP = "stranger.test", "127.0.0.4"
+EVIL = "evil.test"
+GONE, GONE_IP = "gone.test", "127.0.0.6"  # an SRV record, but nothing listens there
+GATEWAY_NAME, PROXY_NAME = "gateway.internal", "proxy.internal"
+STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+class World:
+    def __init__(self, sc: Scenario, *, prosody_trusted: bool = True,
+                 registry: dict | None = None, stranger: bool = False):
+        good = sc.ca("good-ca")
+        self.dns = sc.dnsmasq()
+        self.dns.add_xmpp_server(PROSODY, PROSODY_IP)
+        self.dns.add_xmpp_server(SIP, PROXY_IP)
+        if stranger:
+            self.dns.add_xmpp_server(STRANGER, STRANGER_IP)
+        self.dns.add_xmpp_server(GONE, GONE_IP)
+        self.dns.start()
+        if prosody_trusted:
+            cert, trusts = good.issue(PROSODY), good.ca_file
+        else:
+            untrusted = sc.ca("untrusted-ca")
+            cert, trusts = untrusted.issue(PROSODY), untrusted.ca_file
+        self.prosody = sc.prosody(PROSODY, PROSODY_IP, cert=cert, cafile=trusts, dns=self.dns,
+                                  s2s_secure_auth=prosody_trusted)
+        self.prosody.add_user("juliet", "juliet-pass")
+        servers = [self.prosody]
+        if stranger:
+            self.stranger = sc.prosody(STRANGER, STRANGER_IP, cert=good.issue(STRANGER),
+                                       dns=self.dns, s2s_secure_auth=True)
+            self.stranger.add_user("mallory", "mallory-pass")
+            servers.append(self.stranger)
+        if registry is None:
+            registry = snapshot([partner(PROSODY)])
+        self.endpoint = sc.link_endpoint(address=PROXY_IP, port=LINK_PORT,
+                                         cert=good.issue(GATEWAY_NAME), ca_file=good.ca_file,
+                                         proxy_name=PROXY_NAME, registry=registry)
+        self.proxy = sc.fedgw_proxy(domain=SIP, address=PROXY_IP, cert=good.issue(SIP),
+                                    trust_file=good.ca_file, dns=self.dns, link=self.endpoint,
+                                    link_cert=good.issue(PROXY_NAME), link_ca=good.ca_file,
+                                    link_name=GATEWAY_NAME)
+        sc.start(self.endpoint, *servers, self.proxy)
+        # The proxy enforces the snapshot once the link is up and the snapshot applied.
+        self.endpoint.expect(lambda x: x.get("event") == "up", 10, "the proxy's link up")
+        self.proxy.wait_log(r"registry\.applied .*version=1", 10)
+        sc.client("juliet", self.prosody, "juliet", cafile=trusts)
+        if stranger:
+            sc.client("mallory", self.stranger, "mallory")
+
+
+def stanza_line(*, partner_: str | None = None, auth: str | None = None,
+                attrs: dict[str, str] | None = None, contains: tuple[str, ...] = ()):
+    """A predicate on the endpoint's JSON lines: a stanza with these link facts, these
+    attributes on the stanza (a value ending in `*` is a prefix) and this text in its XML."""
+    def pred(x: dict) -> bool:
+        if x.get("event") != "stanza":
+            return False
+        if partner_ is not None and x.get("partner") != partner_:
+            return False
+        if auth is not None and x.get("auth") != auth:
+            return False
+        xml = x.get("xml", "")
+        try:
+            el = ET.fromstring(xml)
+        except ET.ParseError:
+            return False
+        for k, v in (attrs or {}).items():
+            got = el.get(k)
+            if got is None or (got != v and not (v.endswith("*") and got.startswith(v[:-1]))):
+                return False
+        return all(c in xml for c in contains)
+    return pred
+
+
+def endpoint_receives(w: World, description: str, timeout: float = 10, **kw) -> Do:
+    def check(sc: Scenario) -> None:
+        line = w.endpoint.expect(stanza_line(**kw), timeout, description)
+        sc.log(f"endpoint got {line}")
+    return Do(f"the endpoint receives {description}", check)
+
+
+def endpoint_sends(w: World, xml: str, local: str = SIP) -> Do:
+    def send(sc: Scenario) -> None:
+        w.endpoint.send(sc._format(xml), local)
+    return Do(f"the endpoint sends {xml}", send)
+
+
+def message_in(w: World, auth: str) -> list:
+    """juliet -> romeo@sip.test, through Prosody's outbound s2s to the proxy and the link."""
+    return [
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j1'>"
+                       "<body>wherefore art thou</body></message>"),
+        endpoint_receives(w, "juliet's message", partner_=PROSODY, auth=auth,
+                          attrs={"to": f"romeo@{SIP}", "from": f"juliet@{PROSODY}/*",
+                                 "id": "j1", "type": "chat"},
+                          contains=("<body>wherefore art thou</body>",)),
+    ]
+
+
+def message_out(w: World) -> list:
+    """romeo@sip.test -> juliet, from the endpoint through the proxy's outbound s2s."""
+    return [
+        endpoint_sends(w, f"<message from='romeo@{SIP}/sip' to='{{juliet.full_jid}}' "
+                          "type='chat' id='r1'><body>deny thy father</body></message>"),
+        Expect("juliet", f"<message from='romeo@{SIP}/sip' to='{{juliet.full_jid}}' "
+                         "type='chat' id='r1'><body>deny thy father</body></message>",
+               timeout=10),
+    ]
+
+
+def srv_was_queried(dns, name: str) -> Do:
+    def check(_sc: Scenario) -> None:
+        if f"query[SRV] _xmpp-server._tcp.{name}" not in dns.query_log():
+            raise StepFailure(f"dnsmasq saw no SRV query for _xmpp-server._tcp.{name}:\n"
+                              + dns.query_log()[-3000:])
+    return Do(f"dnsmasq answered the SRV query for {name}", check)
+
+
+# Cases -----------------------------------------------------------------------------------------
+
+def certs(sc: Scenario) -> None:
+    w = World(sc)
+    sc.run(message_in(w, "sasl-external") + message_out(w) + [
+        srv_was_queried(w.dns, SIP),
+        srv_was_queried(w.dns, PROSODY),
+        ExpectLog(w.prosody, rf"SASL EXTERNAL with {SIP} succeeded"),
+        ExpectLog(w.prosody, rf"Outgoing s2s connection {PROSODY}->{SIP} complete"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=in .*remote={PROSODY} "
+                           r"method=sasl-external"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=out .*remote={PROSODY} "
+                           r"method=sasl-external"),
+        NoLog(w.prosody, r"dialback key"),
+        NoLog(w.proxy, r"method=dialback"),
+        # A second round trip rides the streams already up.
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j2'><body>again</body>"
+                       "</message>"),
+        endpoint_receives(w, "juliet's second message", partner_=PROSODY,
+                          auth="sasl-external", contains=("again",)),
+    ])
+
+
+def dialback(sc: Scenario) -> None:
+    w = World(sc, prosody_trusted=False)
+    sc.run(message_in(w, "dialback") + message_out(w) + [
+        srv_was_queried(w.dns, SIP),
+        srv_was_queried(w.dns, PROSODY),
+        # Prosody sent a key on its outgoing stream and the proxy verified it with Prosody
+        # (db:verify on a stream to prosody.test); the proxy sent its own key and Prosody
+        # verified it with the proxy, the authoritative server for sip.test.
+        ExpectLog(w.prosody, r"sent dialback key on outgoing s2s stream"),
+        ExpectLog(w.prosody, r"verified dialback key\.\.\. it is valid"),
+        ExpectLog(w.proxy, rf"s2s\.in\.dialback_verify local={SIP} remote={PROSODY} .*valid=true"),
+        ExpectLog(w.proxy, rf"s2s\.out\.verify_answer local={SIP} remote={PROSODY} .*type=valid"),
+        ExpectLog(w.prosody, rf"Outgoing s2s connection {PROSODY}->{SIP} complete"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=in .*remote={PROSODY} "
+                           r"method=dialback"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=out .*remote={PROSODY} "
+                           r"method=dialback"),
+        NoLog(w.prosody, r"SASL EXTERNAL with \S+ succeeded"),
+        NoLog(w.proxy, r"method=sasl-external"),
+    ])
+
+
+def raw_stream(from_domain: str, timeout: float = 5.0) -> str:
+    """Open a stream to the proxy as `from_domain` and return everything it answers until it
+    closes the connection."""
+    header = (f"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+              f"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+              f"from='{from_domain}' to='{SIP}' version='1.0'>")
+    got = b""
+    with socket.create_connection((PROXY_IP, 5269), timeout=timeout) as s:
+        s.sendall(header.encode())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            got += chunk
+    return got.decode(errors="replace")
+
+
+def refused_raw(domain: str, rule: str) -> Do:
+    def check(sc: Scenario) -> None:
+        answer = raw_stream(domain)
+        sc.log(f"the proxy answered {domain}: {answer}")
+        want = (r"<stream:error><policy-violation xmlns=['\"]urn:ietf:params:xml:ns:xmpp-streams"
+                r"['\"]/><text xmlns=['\"]urn:ietf:params:xml:ns:xmpp-streams['\"][^>]*>[^<]*"
+                + re.escape(domain) + r"[^<]*" + re.escape(rule) + r"[^<]*</text></stream:error>"
+                r"\s*</stream:stream>\s*$")
+        if not re.search(want, answer):
+            raise StepFailure(f"the proxy's answer to {domain} is not a policy-violation naming "
+                              f"{rule}:\n{answer}")
+    return Do(f"a stream from {domain} is refused with policy-violation ({rule})", check)
+
+
+def refusals(sc: Scenario) -> None:
+    w = World(sc, stranger=True,
+              registry=snapshot([partner(PROSODY), partner(GONE)],
+                                blocked=[(EVIL, "spam source")]))
+    sc.run([
+        # stranger.test is in no snapshot: its stream is refused, its user's message bounces.
+        Send("mallory", f"<message to='romeo@{SIP}' type='chat' id='m1'><body>let me in</body>"
+                        "</message>"),
+        # COMPAT: Prosody 0.12 bounces what it queued for a failed outgoing stream with
+        # remote-server-timeout (type wait) and the peer's stream error as the text.
+        Expect("mallory", f"<message from='romeo@{SIP}' type='error' id='m1'>"
+                          f"<error type='wait'><remote-server-timeout xmlns='{STANZAS_NS}'/>"
+                          f"<text xmlns='{STANZAS_NS}'>*policy-violation*{STRANGER}*"
+                          "not-in-allow-list*</text></error></message>", timeout=10),
+        ExpectLog(w.proxy, rf"s2s\.refused domain={STRANGER} rule=not-in-allow-list"),
+        ExpectLog(w.stranger, rf"Session closed by remote with error: policy-violation "
+                              rf"\(federation with {STRANGER} is refused by policy: "
+                              r"not-in-allow-list\)"),
+        # evil.test is blocked: the same, with the block rule.
+        refused_raw(EVIL, "blocked"),
+        ExpectLog(w.proxy, rf"s2s\.refused domain={EVIL} rule=blocked"),
+        # gone.test is a partner whose server does not answer: the endpoint's stanza comes back.
+        endpoint_sends(w, f"<message from='romeo@{SIP}/sip' to='nobody@{GONE}' type='chat' "
+                          "id='g1'><body>anyone there?</body></message>"),
+        endpoint_receives(w, "the bounce from gone.test",
+                          attrs={"type": "error", "id": "g1", "from": f"nobody@{GONE}",
+                                 "to": f"romeo@{SIP}/sip"},
+                          contains=("remote-server-",)),
+        # The good partner is served all along.
+    ] + message_in(w, "sasl-external") + message_out(w) + [
+        Do("nothing from the refused domains reached the endpoint",
+           lambda _sc: w.endpoint.expect_nothing(
+               lambda x: x.get("event") == "stanza" and ("let me in" in x.get("xml", "")
+                                                         or x.get("partner") in (STRANGER, EVIL)),
+               within=0.5, description="a stanza from a refused domain")),
+    ])
+
+
+def link_down(sc: Scenario) -> None:
+    w = World(sc)
+    sc.run(message_in(w, "sasl-external") + [
+        Do("the gateway (endpoint) stops", lambda _sc: w.endpoint.stop()),
+        ExpectLog(w.proxy, r"link\.down"),
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j9'><body>are you there"
+                       "</body></message>"),
+        Expect("juliet", f"<message from='romeo@{SIP}' to='{{juliet.full_jid}}' type='error' "
+                         f"id='j9'><error type='cancel'><service-unavailable "
+                         f"xmlns='{STANZAS_NS}'/></error></message>", timeout=10),
+        ExpectLog(w.proxy, r"proxy\.gateway_unavailable .*why=\"?link down"),
+    ])
+
+
+if __name__ == "__main__":
+    main({"certs": certs, "dialback": dialback, "refusals": refusals, "link_down": link_down},
+         timeout=60)

@@ -93,8 +93,10 @@ Result<void, std::string> ProxyServer::init() {
     const GatewayLink& gl = *pc.gateway_link;
     link::LinkClientOptions lo = link::client_options(gl, pc.timers);
     link::LinkClientCallbacks cb;
-    cb.on_up = [](const link::Hello& h) { log::info("link.up", {{"gateway", h.node}}); };
-    cb.on_down = [](const link::CloseReason& r) { log::warn("link.down", {{"reason", r.describe()}}); };
+    // LinkClient logs link.up and link.down itself.
+    cb.on_up = [this](const link::Hello&) { router_->gateway_writable(); };
+    // Stanzas held for credit cannot go now: bounce them and read from partners again.
+    cb.on_down = [this](const link::CloseReason&) { router_->gateway_writable(); };
     cb.on_stanza = [this](link::StanzaFrame f) {
         router_->from_gateway(std::move(f));
         link_->stanza_done(1);

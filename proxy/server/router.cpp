@@ -426,6 +426,8 @@ void Router::bounce_to_gateway(const Element& stanza, StanzaError error) {
     link::StanzaFrame f;
     f.seq = next_seq_++;
     f.partner = domain_of(stanza.attr_or("to", ""));
+    if (const auto* p = policy_.find_partner(f.partner))
+        f.partner_type = std::string(registry::name(p->type));
     f.local = by;
     f.xml = serialize(**b, kNsServer);
     if (!options_.to_gateway || options_.to_gateway(f) != GatewaySend::Sent)
@@ -437,6 +439,12 @@ void Router::bounce_to_partner(const std::string& local, const std::string& remo
                                const Element& stanza, StanzaError error) {
     auto b = make_bounce(stanza, std::move(error), local);
     if (!b) return;
+    if (shutting_down_) {
+        // No stream can be opened any more to carry it.
+        log::warn("proxy.bounce_lost", {{"to", stanza.attr_or("from", "")},
+                                        {"reason", "the proxy is shutting down"}});
+        return;
+    }
     route_to_partner(local, remote, std::move(*b));
 }
 
@@ -480,7 +488,8 @@ void Router::update_policy(registry::Policy policy) {
         if (adm.admitted()) continue;
         std::string rule(registry::name(*adm.refusal));
         log::warn("s2s.refused", {{"conn", id}, {"domain", c->remote_domain()}, {"rule", rule},
-                                  {"when", "registry change"}});
+                                  {"detail", adm.detail}, {"when", "registry change"}});
+        if (!adm.detail.empty()) rule += ": " + adm.detail;
         StreamError e{StreamCondition::PolicyViolation,
                       c->remote_domain() + " is no longer admitted (" + rule + ")"};
         if (auto* in = c->inbound()) in->close(e);

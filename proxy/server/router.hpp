@@ -72,7 +72,9 @@ public:
     void accept(uv_stream_t* listener);
     // A stanza from the gateway, for a partner.
     void from_gateway(link::StanzaFrame frame);
-    // The link can take stanzas again (credit or reconnection): resume reading partners.
+    // The link's state changed: it can take stanzas again (credit or reconnection), or it went
+    // down. Held stanzas are sent, or bounced with service-unavailable while the link is down;
+    // reading from partners resumes once none is held.
     void gateway_writable();
     // A new policy snapshot: streams of partners no longer admitted are closed.
     void update_policy(registry::Policy policy);

@@ -12,22 +12,24 @@ constexpr std::size_t kLowWater = 256 << 10;
 constexpr std::size_t kExtraDeadline = 4;  // index of the connect / close deadline
 constexpr std::uint64_t kCloseWaitMs = 5000;  // how long a closing peer may take to answer
 
+std::string address_text(const sockaddr* sa) {
+    char host[64] = "?";
+    if (sa->sa_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
+        uv_ip6_name(a, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+    }
+    if (sa->sa_family != AF_INET) return "?";
+    const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
+    uv_ip4_name(a, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+}
+
 std::string peer_address(const uv_tcp_t* tcp) {
     sockaddr_storage ss{};
     int len = sizeof ss;
     if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
-    char host[64] = "?";
-    int port = 0;
-    if (ss.ss_family == AF_INET6) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        uv_ip6_name(a, host, sizeof host);
-        port = ntohs(a->sin6_port);
-        return "[" + std::string(host) + "]:" + std::to_string(port);
-    }
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    uv_ip4_name(a, host, sizeof host);
-    port = ntohs(a->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    return address_text(reinterpret_cast<const sockaddr*>(&ss));
 }
 
 }  // namespace
@@ -109,6 +111,7 @@ void S2sConnection::start_outbound(std::unique_ptr<OutboundStream> core, const s
     core_ = std::move(core);
     local_domain_ = std::move(local_domain);
     remote_domain_ = std::move(remote_domain);
+    remote_address_ = address_text(addr);
     connect_ = new uv_connect_t;
     connect_->data = this;  // cleared if we close first
     int rc = uv_tcp_connect(connect_, tcp_, addr, on_connect);
@@ -116,7 +119,8 @@ void S2sConnection::start_outbound(std::unique_ptr<OutboundStream> core, const s
         delete connect_;
         connect_ = nullptr;
         log::warn("s2s.connect_failed", {{"conn", id_}, {"remote", remote_domain_},
-                                         {"reason", uv_strerror(rc)}});
+                                         {"address", remote_address_}, {"reason", uv_strerror(rc)}});
+        transport_error_ = "cannot connect to " + remote_address_ + ": " + uv_strerror(rc);
         outbound()->on_transport_closed();
         pump();
         close_handles();
@@ -134,7 +138,10 @@ void S2sConnection::on_connect(uv_connect_t* req, int status) {
     self->deadlines_[kExtraDeadline].reset();
     if (status != 0) {
         log::warn("s2s.connect_failed", {{"conn", self->id_}, {"remote", self->remote_domain_},
+                                         {"address", self->remote_address_},
                                          {"reason", uv_strerror(status)}});
+        self->transport_error_ =
+            "cannot connect to " + self->remote_address_ + ": " + uv_strerror(status);
         self->outbound()->on_transport_closed();
         self->pump();
         self->close_handles();
@@ -195,7 +202,12 @@ void S2sConnection::handle(StreamAction& action) {
         local_domain_ = auth->local;
         remote_domain_ = auth->remote;
         owner_.on_stream_action(id_, action);
-    } else if (std::holds_alternative<CloseStream>(action)) {
+    } else if (auto* cl = std::get_if<CloseStream>(&action)) {
+        // The core only knows the transport went away; say how, for the log and the bounces.
+        if (!transport_error_.empty()) {
+            cl->reason = transport_error_ + " (" + cl->reason + ")";
+            if (connect_timed_out_ && cl->bounce) cl->bounce = StanzaCondition::RemoteServerTimeout;
+        }
         owner_.on_stream_action(id_, action);
         shutdown();
     } else {
@@ -271,6 +283,9 @@ void S2sConnection::timer_fired() {
             log::warn("s2s.deadline", {{"conn", id_}, {"remote", remote_domain_},
                                        {"what", closing_ ? "close" : "connect"}});
             if (!closing_) {
+                transport_error_ = "no TCP connection to " + remote_address_ + " within the "
+                                   "connect timeout";
+                connect_timed_out_ = true;
                 if (auto* out = outbound()) out->on_transport_closed();
                 pump();
             }
@@ -314,6 +329,7 @@ void S2sConnection::transport_closed(std::string_view why) {
                              {"why", why}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_}});
     if (!closing_) {
         closing_ = true;
+        transport_error_ = "connection with " + remote_address_ + " lost: " + std::string(why);
         if (auto* in = inbound()) in->on_transport_closed();
         if (auto* out = outbound()) out->on_transport_closed();
         pump();

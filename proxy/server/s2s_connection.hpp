@@ -130,6 +130,8 @@ private:
     std::unique_ptr<TlsStream> tls_;
     std::array<std::optional<std::uint64_t>, 5> deadlines_{};  // by TimerKind, + connect
     std::string pending_;        // bytes received after the core asked for TLS, before start
+    std::string transport_error_;  // how the transport failed, for CloseStream's reason
+    bool connect_timed_out_ = false;
     bool tls_requested_ = false;
     bool reading_paused_ = false;
     bool closing_ = false;

@@ -74,9 +74,8 @@ class World:
             servers.append(self.stranger)
         if registry is None:
             registry = snapshot([partner(PROSODY)])
-        self.endpoint = sc.link_endpoint(address=PROXY_IP, port=LINK_PORT,
-                                         cert=good.issue(GATEWAY_NAME), ca_file=good.ca_file,
-                                         proxy_name=PROXY_NAME, registry=registry)
+        self.ca, self.registry = good, registry
+        self.endpoint = self.new_endpoint(sc, "link-endpoint")
         self.proxy = sc.fedgw_proxy(domain=SIP, address=PROXY_IP, cert=good.issue(SIP),
                                     trust_file=good.ca_file, dns=self.dns, link=self.endpoint,
                                     link_cert=good.issue(PROXY_NAME), link_ca=good.ca_file,
@@ -88,6 +87,14 @@ class World:
         sc.client("juliet", self.prosody, "juliet", cafile=trusts)
         if stranger:
             sc.client("mallory", self.stranger, "mallory")
+
+
+    def new_endpoint(self, sc: Scenario, name: str):
+        """A stand-in gateway on 127.0.0.3:23456 (not started)."""
+        return sc.link_endpoint(address=PROXY_IP, port=LINK_PORT, name=name,
+                                cert=self.ca.issue(GATEWAY_NAME, file_stem=name),
+                                ca_file=self.ca.ca_file, proxy_name=PROXY_NAME,
+                                registry=self.registry)
 
 
 def stanza_line(*, partner_: str | None = None, auth: str | None = None,
@@ -150,6 +157,10 @@ def message_out(w: World) -> list:
     ]
 
 
+def proxy_stops_cleanly(w: World) -> Do:
+    return Do("the proxy stops cleanly on SIGTERM", lambda _sc: w.proxy.stop_cleanly())
+
+
 def srv_was_queried(dns, name: str) -> Do:
     def check(_sc: Scenario) -> None:
         if f"query[SRV] _xmpp-server._tcp.{name}" not in dns.query_log():
@@ -178,6 +189,15 @@ def certs(sc: Scenario) -> None:
                        "</message>"),
         endpoint_receives(w, "juliet's second message", partner_=PROSODY,
                           auth="sasl-external", contains=("again",)),
+        # An iq round trip: the endpoint pings Prosody, the result comes back inbound.
+        endpoint_sends(w, f"<iq type='get' from='romeo@{SIP}/sip' to='{PROSODY}' id='p1'>"
+                          "<ping xmlns='urn:xmpp:ping'/></iq>"),
+        endpoint_receives(w, "Prosody's answer to the ping", partner_=PROSODY,
+                          auth="sasl-external",
+                          attrs={"type": "result", "id": "p1", "from": PROSODY,
+                                 "to": f"romeo@{SIP}/sip"}),
+        proxy_stops_cleanly(w),
+        ExpectLog(w.prosody, rf"system-shutdown"),
     ])
 
 
@@ -190,7 +210,9 @@ def dialback(sc: Scenario) -> None:
         # (db:verify on a stream to prosody.test); the proxy sent its own key and Prosody
         # verified it with the proxy, the authoritative server for sip.test.
         ExpectLog(w.prosody, r"sent dialback key on outgoing s2s stream"),
+        ExpectLog(w.prosody, rf"asking {SIP} if key \S+ belongs to them"),
         ExpectLog(w.prosody, r"verified dialback key\.\.\. it is valid"),
+        ExpectLog(w.prosody, rf"Incoming s2s connection {SIP}->{PROSODY} complete"),
         ExpectLog(w.proxy, rf"s2s\.in\.dialback_verify local={SIP} remote={PROSODY} .*valid=true"),
         ExpectLog(w.proxy, rf"s2s\.out\.verify_answer local={SIP} remote={PROSODY} .*type=valid"),
         ExpectLog(w.prosody, rf"Outgoing s2s connection {PROSODY}->{SIP} complete"),
@@ -200,6 +222,64 @@ def dialback(sc: Scenario) -> None:
                            r"method=dialback"),
         NoLog(w.prosody, r"SASL EXTERNAL with \S+ succeeded"),
         NoLog(w.proxy, r"method=sasl-external"),
+        proxy_stops_cleanly(w),
+    ])
+
+
+def dialback_proxy_first(sc: Scenario) -> None:
+    """The other order: the proxy opens its stream first, so Prosody verifies the proxy's key
+    through a new connection back to sip.test, and later reuses that one for its own
+    db:result, which the proxy verifies over the stream it already has."""
+    w = World(sc, prosody_trusted=False)
+    sc.run(message_out(w) + [
+        ExpectLog(w.prosody, rf"asking {SIP} if key \S+ belongs to them"),
+        ExpectLog(w.proxy, rf"s2s\.in\.dialback_verify local={SIP} remote={PROSODY} .*valid=true"),
+        ExpectLog(w.prosody, rf"Incoming s2s connection {SIP}->{PROSODY} complete"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=out .*remote={PROSODY} "
+                           r"method=dialback"),
+    ] + message_in(w, "dialback") + [
+        ExpectLog(w.prosody, r"sent dialback key on outgoing s2s stream"),
+        ExpectLog(w.prosody, r"verified dialback key\.\.\. it is valid"),
+        ExpectLog(w.proxy, rf"s2s\.out\.verify_answer local={SIP} remote={PROSODY} .*type=valid"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=in .*remote={PROSODY} "
+                           r"method=dialback"),
+        NoLog(w.proxy, r"method=sasl-external"),
+        proxy_stops_cleanly(w),
+    ])
+
+
+def registry_change(sc: Scenario) -> None:
+    """The gateway blocks prosody.test while its streams are up: the proxy closes them with
+    policy-violation, refuses the next one and no longer routes to it."""
+    w = World(sc)
+    sc.run(message_in(w, "sasl-external") + message_out(w) + [
+        Do("the gateway sends a snapshot that blocks prosody.test",
+           lambda _sc: w.endpoint.update_registry(
+               snapshot([], blocked=[(PROSODY, "abuse")], version=2))),
+        ExpectLog(w.proxy, r"registry\.applied version=2"),
+        ExpectLog(w.proxy, rf"s2s\.refused conn=\d+ domain={PROSODY} rule=blocked detail=abuse "
+                           r"when=\"registry change\""),
+        ExpectLog(w.prosody, rf"Session closed by remote with error: policy-violation "
+                             rf"\({PROSODY} is no longer admitted \(blocked: abuse\)\)"),
+        # Prosody's next stream is refused, and its user learns why.
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j3'><body>still there?"
+                       "</body></message>"),
+        Expect("juliet", f"<message from='romeo@{SIP}' type='error' id='j3'><error type='wait'>"
+                         f"<remote-server-timeout xmlns='{STANZAS_NS}'/>"
+                         f"<text xmlns='{STANZAS_NS}'>*policy-violation*{PROSODY}*blocked*"
+                         "</text></error></message>", timeout=10),
+        ExpectLog(w.proxy, rf"s2s\.refused domain={PROSODY} rule=blocked"),
+        # The gateway's stanza for the blocked domain comes back to it.
+        endpoint_sends(w, f"<message from='romeo@{SIP}/sip' to='{{juliet.full_jid}}' "
+                          "type='chat' id='r2'><body>hello?</body></message>"),
+        endpoint_receives(w, "the refusal of the stanza for prosody.test",
+                          attrs={"type": "error", "id": "r2", "to": f"romeo@{SIP}/sip"},
+                          contains=("not-allowed",)),
+        ExpectNothing("juliet", "<message id='r2'/>", within=0.5),
+        Do("nothing more from prosody.test reached the endpoint",
+           lambda _sc: w.endpoint.expect_nothing(stanza_line(attrs={"id": "j3"}), within=0.2,
+                                                 description="juliet's refused message")),
+        proxy_stops_cleanly(w),
     ])
 
 
@@ -273,11 +353,18 @@ def refusals(sc: Scenario) -> None:
                lambda x: x.get("event") == "stanza" and ("let me in" in x.get("xml", "")
                                                          or x.get("partner") in (STRANGER, EVIL)),
                within=0.5, description="a stanza from a refused domain")),
+        proxy_stops_cleanly(w),
     ])
 
 
 def link_down(sc: Scenario) -> None:
     w = World(sc)
+
+    def restart_gateway(sc: Scenario) -> None:
+        w.endpoint = w.new_endpoint(sc, "link-endpoint-2")
+        sc.start(w.endpoint)
+        w.endpoint.expect(lambda x: x.get("event") == "up", 10, "the proxy's link up again")
+
     sc.run(message_in(w, "sasl-external") + [
         Do("the gateway (endpoint) stops", lambda _sc: w.endpoint.stop()),
         ExpectLog(w.proxy, r"link\.down"),
@@ -287,9 +374,19 @@ def link_down(sc: Scenario) -> None:
                          f"id='j9'><error type='cancel'><service-unavailable "
                          f"xmlns='{STANZAS_NS}'/></error></message>", timeout=10),
         ExpectLog(w.proxy, r"proxy\.gateway_unavailable .*why=\"?link down"),
+        # The proxy redials with backoff; once the link is back, stanzas flow again on the
+        # streams that stayed up.
+        Do("a new gateway (endpoint) starts on the same address", restart_gateway),
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j10'><body>back again</body>"
+                       "</message>"),
+        endpoint_receives(w, "juliet's message after the link came back", partner_=PROSODY,
+                          auth="sasl-external", attrs={"id": "j10"}),
+    ] + message_out(w) + [
+        proxy_stops_cleanly(w),
     ])
 
 
 if __name__ == "__main__":
-    main({"certs": certs, "dialback": dialback, "refusals": refusals, "link_down": link_down},
+    main({"certs": certs, "dialback": dialback, "dialback_proxy_first": dialback_proxy_first,
+          "refusals": refusals, "registry_change": registry_change, "link_down": link_down},
          timeout=60)

@@ -16,6 +16,7 @@ Both binaries come from the build dir (FEDGW_BUILD_DIR); a missing one FAILS the
 """
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -46,14 +47,15 @@ def partner(domain: str, *, type: str = "federated", tls: str = "required",
 
 
 def snapshot(partners: list[dict], *, blocked: list[tuple[str, str]] = (),
-             federation_mode: str = "allow-list", **settings: Any) -> dict:
-    """A registry snapshot as the gateway sends it to the proxy."""
+             federation_mode: str = "allow-list", version: int = 1, **settings: Any) -> dict:
+    """A registry snapshot as the gateway sends it to the proxy (the link frame's version,
+    not this one, is what the proxy records)."""
     s = {"dialback_secret": "interop-dialback-secret-0123456789abcdef",
          "federation_mode": federation_mode,
          "stream_establishment_timeout_s": 20,
          "stanza_rate_per_s": 100}
     s.update(settings)
-    return {"version": 1, "partners": partners,
+    return {"version": version, "partners": partners,
             "blocked": [{"domain": d, "reason": r} for d, r in blocked],
             "settings": s}
 
@@ -94,6 +96,15 @@ class LinkEndpoint:
     def stop(self) -> None:
         if self.process:
             self.process.stop()
+
+    def update_registry(self, registry: dict) -> None:
+        """A new snapshot: the endpoint re-reads its file on SIGHUP and sends it (version + 1)
+        to every proxy."""
+        if "--registry" not in self.argv:
+            raise HarnessError(f"{self.name} was started without a registry")
+        assert self.process is not None and self.process.proc is not None
+        self.registry_path.write_text(json.dumps(registry, indent=1))
+        self.process.proc.send_signal(signal.SIGHUP)
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.is_running()
@@ -222,6 +233,33 @@ class FedgwProxy:
     def stop(self) -> None:
         if self.process:
             self.process.stop()
+
+    def stop_cleanly(self, timeout: float = 5.0) -> None:
+        """SIGTERM; the proxy must close its streams, exit 0 within `timeout` and leave its
+        event loop clean (else StepFailure with the log)."""
+        if self.process is None or self.process.proc is None:
+            raise HarnessError(f"{self.name}: not started")
+        proc = self.process.proc
+        if proc.poll() is not None:
+            raise StepFailure(f"{self.name} had already exited with status {proc.returncode}\n"
+                              f"{self.logs_text()}")
+        started = time.monotonic()
+        self.process.stop(grace=timeout)
+        took = time.monotonic() - started
+        problems = []
+        if proc.returncode != 0:
+            problems.append(f"exit status {proc.returncode}")
+        if took >= timeout:
+            problems.append(f"still running {timeout:.0f} s after SIGTERM")
+        text = self.log_text()
+        for bad in ("proxy.loop_not_clean", "AddressSanitizer", "runtime error:"):
+            if bad in text:
+                problems.append(f"its log shows {bad}")
+        if "event=proxy.stopped" not in text:
+            problems.append("no proxy.stopped in its log")
+        if problems:
+            raise StepFailure(f"{self.name} did not stop cleanly: {'; '.join(problems)}\n"
+                              f"{self.logs_text()}")
 
     def log_text(self) -> str:
         try:

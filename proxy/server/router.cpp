@@ -208,7 +208,12 @@ void Router::on_stream_action(std::uint64_t conn_id, StreamAction& action) {
         for (auto v = vs.begin(); v != vs.end(); ++v) {
             if (v->stream_id != ans->stream_id || !v->sent) continue;
             if (auto* in = find(v->inbound_conn); in && in->inbound()) {
-                in->inbound()->on_key_verified(ans->local, ans->remote, ans->valid);
+                // No answer is not a 'no': a key we could not check gets a dialback error and
+                // the partner's stream lives on (XEP-0220 §2.5).
+                if (ans->unverifiable)
+                    in->inbound()->on_key_unverifiable(ans->local, ans->remote, *ans->unverifiable);
+                else
+                    in->inbound()->on_key_verified(ans->local, ans->remote, ans->valid);
                 in->pump();
             }
             vs.erase(v);

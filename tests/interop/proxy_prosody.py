@@ -283,17 +283,20 @@ def registry_change(sc: Scenario) -> None:
     ])
 
 
-def raw_stream(from_domain: str, timeout: float = 5.0) -> str:
-    """Open a stream to the proxy as `from_domain` and return everything it answers until it
-    closes the connection."""
+def raw_stream(from_domain: str, then: str = "", until: str | None = None,
+               timeout: float = 5.0) -> str:
+    """Open a stream to the proxy as `from_domain` (no TLS), send `then` after the header and
+    return everything the proxy answers until it closes the connection, or until the answer
+    matches the regex `until`, or `timeout`."""
     header = (f"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
               f"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
               f"from='{from_domain}' to='{SIP}' version='1.0'>")
     got = b""
     with socket.create_connection((PROXY_IP, 5269), timeout=timeout) as s:
-        s.sendall(header.encode())
+        s.sendall((header + then).encode())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            s.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 chunk = s.recv(4096)
             except socket.timeout:
@@ -301,6 +304,8 @@ def raw_stream(from_domain: str, timeout: float = 5.0) -> str:
             if not chunk:
                 break
             got += chunk
+            if until and re.search(until, got.decode(errors="replace")):
+                break
     return got.decode(errors="replace")
 
 
@@ -318,9 +323,28 @@ def refused_raw(domain: str, rule: str) -> Do:
     return Do(f"a stream from {domain} is refused with policy-violation ({rule})", check)
 
 
+def dialback_unverifiable(domain: str) -> Do:
+    """A db:result from `domain`, whose authoritative server cannot be reached: the proxy
+    answers with a dialback error (XEP-0220 §2.5), not 'invalid', and keeps the stream."""
+    def check(sc: Scenario) -> None:
+        answer = raw_stream(domain, f"<db:result from='{domain}' to='{SIP}'>0123456789abcdef"
+                                    "</db:result>",
+                            until=r"<db:result[^>]*type=|</stream:stream>", timeout=8)
+        sc.log(f"the proxy answered {domain}'s dialback key: {answer}")
+        want = (r"<db:result (?=[^>]*from=['\"]" + re.escape(SIP) + r"['\"])(?=[^>]*to=['\"]"
+                + re.escape(domain) + r"['\"])[^>]*type=['\"]error['\"][^>]*>\s*<error [^>]*>"
+                r"\s*<remote-server-not-found ")
+        if not re.search(want, answer) or "<stream:error>" in answer:
+            raise StepFailure(f"the proxy's answer to a key from {domain}, whose server is "
+                              f"unreachable, is not a remote-server-not-found dialback error on "
+                              f"a stream that stays open:\n{answer}")
+    return Do(f"a dialback key from {domain} that cannot be verified gets a dialback error",
+              check)
+
+
 def refusals(sc: Scenario) -> None:
     w = World(sc, stranger=True,
-              registry=snapshot([partner(PROSODY), partner(GONE)],
+              registry=snapshot([partner(PROSODY), partner(GONE, tls="optional")],
                                 blocked=[(EVIL, "spam source")]))
     sc.run([
         # stranger.test is in no snapshot: its stream is refused, its user's message bounces.
@@ -346,6 +370,10 @@ def refusals(sc: Scenario) -> None:
                           attrs={"type": "error", "id": "g1", "from": f"nobody@{GONE}",
                                  "to": f"romeo@{SIP}/sip"},
                           contains=("remote-server-",)),
+        # gone.test offers a dialback key, but its authoritative server cannot be reached.
+        dialback_unverifiable(GONE),
+        ExpectLog(w.proxy, rf"s2s\.in\.dialback_error .*remote={GONE}"),
+        NoLog(w.proxy, r"s2s\.in\.dialback_invalid"),
         # The good partner is served all along.
     ] + message_in(w, "sasl-external") + message_out(w) + [
         Do("nothing from the refused domains reached the endpoint",

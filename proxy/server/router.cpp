@@ -126,6 +126,9 @@ void Router::deliver(std::uint64_t conn_id, DeliverStanza& d) {
     if (sent == GatewaySend::Full && waiting_.size() < options_.max_waiting_for_credit) {
         // Backpressure: hold this one, stop reading partners until the gateway grants credit.
         waiting_.emplace_back(std::move(f), std::move(d.stanza));
+        if (!inbound_paused_)
+            log::debug("proxy.gateway_backpressure", {{"held", waiting_.size()},
+                                                      {"action", "pause partners"}});
         pause_inbound(true);
         return;
     }
@@ -161,6 +164,8 @@ void Router::gateway_writable() {
         }
         waiting_.pop_front();
     }
+    if (inbound_paused_)
+        log::debug("proxy.gateway_backpressure", {{"held", 0}, {"action", "resume partners"}});
     pause_inbound(false);
 }
 

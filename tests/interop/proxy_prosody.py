@@ -23,7 +23,17 @@ Cases:
                whose server does not answer comes back to the endpoint as a
                remote-server-not-found error (RFC 6120 §8.3.3.15); prosody.test stays served.
   link_down    the endpoint (the gateway) stops: a Prosody user's message to sip.test comes
-               back as service-unavailable (RFC 6120 §8.3.3.19), never dropped.
+               back as service-unavailable (RFC 6120 §8.3.3.19), never dropped; a new gateway
+               on the same address gets the link back and stanzas flow again.
+  dialback_proxy_first  dialback with the proxy's stream first (Prosody verifies through a
+               connection back to sip.test, then reuses it for its own key).
+  registry_change  a new snapshot blocks prosody.test: its live streams close with
+               policy-violation, the next one is refused, stanzas for it are refused.
+  burst        40 stanzas each way with a link window of 2: the proxy pauses partners for
+               credit and resumes; all arrive, in order.
+  idle_streams short inactivity and keepalive timers from the registry: idle streams close
+               with connection-timeout, the next stanza opens a new one.
+Every case ends with SIGTERM to the proxy: exit 0, streams closed with system-shutdown.
 """
 
 import re
@@ -49,7 +59,9 @@ STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 class World:
     def __init__(self, sc: Scenario, *, prosody_trusted: bool = True,
-                 registry: dict | None = None, stranger: bool = False):
+                 registry: dict | None = None, stranger: bool = False,
+                 window: int | None = None):
+        self.window = window
         good = sc.ca("good-ca")
         self.dns = sc.dnsmasq()
         self.dns.add_xmpp_server(PROSODY, PROSODY_IP)
@@ -94,7 +106,7 @@ class World:
         return sc.link_endpoint(address=PROXY_IP, port=LINK_PORT, name=name,
                                 cert=self.ca.issue(GATEWAY_NAME, file_stem=name),
                                 ca_file=self.ca.ca_file, proxy_name=PROXY_NAME,
-                                registry=self.registry)
+                                registry=self.registry, window=self.window)
 
 
 def stanza_line(*, partner_: str | None = None, auth: str | None = None,
@@ -283,6 +295,72 @@ def registry_change(sc: Scenario) -> None:
     ])
 
 
+BURST = 40
+
+
+def burst(sc: Scenario) -> None:
+    """40 messages each way in a row, with a link window of 2 so the proxy keeps running out
+    of credit: every one arrives, in order (backpressure holds them, never drops them)."""
+    w = World(sc, window=2)
+
+    def juliet_sends(sc: Scenario) -> None:
+        for i in range(BURST):
+            sc.clients["juliet"].send(f"<message to='romeo@{SIP}' type='chat' id='b{i}'>"
+                                      f"<body>burst {i}</body></message>")
+
+    def endpoint_gets_all(_sc: Scenario) -> None:
+        got = []
+        for i in range(BURST):
+            line = w.endpoint.expect(stanza_line(partner_=PROSODY, contains=("burst ",)), 10,
+                                     f"burst message {i}")
+            got.append(ET.fromstring(line["xml"]).get("id"))
+        if got != [f"b{i}" for i in range(BURST)]:
+            raise StepFailure(f"the burst arrived out of order: {got}")
+
+    def endpoint_sends(sc: Scenario) -> None:
+        for i in range(BURST):
+            w.endpoint.send(f"<message from='romeo@{SIP}/sip' "
+                            f"to='{sc.clients['juliet'].full_jid}' type='chat' id='e{i}'>"
+                            f"<body>echo {i}</body></message>", SIP)
+
+    def juliet_gets_all(sc: Scenario) -> None:
+        juliet = sc.clients["juliet"]
+        for i in range(BURST):
+            juliet.expect(f"<message from='romeo@{SIP}/sip' id='e{i}'><body>echo {i}</body>"
+                          "</message>", 10)
+
+    sc.run([
+        Do(f"juliet sends {BURST} messages in a row", juliet_sends),
+        Do(f"the endpoint receives all {BURST}, in order", endpoint_gets_all),
+        Do(f"the endpoint sends {BURST} messages in a row", endpoint_sends),
+        Do(f"juliet receives all {BURST}", juliet_gets_all),
+        ExpectLog(w.proxy, r"proxy\.gateway_backpressure .*action=\"?pause partners"),
+        ExpectLog(w.proxy, r"proxy\.gateway_backpressure .*action=\"?resume partners"),
+        NoLog(w.proxy, r"proxy\.gateway_unavailable|s2s\.queue_full|send-failed"),
+        NoLog(w.endpoint, r"send-failed"),
+        proxy_stops_cleanly(w),
+    ])
+
+
+def idle_streams(sc: Scenario) -> None:
+    """Short stream timers from the registry: idle streams are closed with connection-timeout
+    (RFC 6120 §4.9.3.4) after whitespace keepalives (§4.6.1) were sent, and the next stanza
+    opens them again."""
+    w = World(sc, registry=snapshot([partner(PROSODY)], stream_inactivity_timeout_s=3,
+                                    keepalive_interval_s=1))
+    sc.run(message_in(w, "sasl-external") + message_out(w) + [
+        ExpectLog(w.proxy, rf"s2s\.stream_closed conn=\d+ direction=in remote={PROSODY} "
+                           r"error=\"?connection-timeout", timeout=8),
+        ExpectLog(w.prosody, r"Session closed by remote with error: connection-timeout",
+                  timeout=5),
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j5'><body>woke up</body>"
+                       "</message>"),
+        endpoint_receives(w, "juliet's message on a new stream", partner_=PROSODY,
+                          auth="sasl-external", attrs={"id": "j5"}),
+        proxy_stops_cleanly(w),
+    ])
+
+
 def raw_stream(from_domain: str, then: str = "", until: str | None = None,
                timeout: float = 5.0) -> str:
     """Open a stream to the proxy as `from_domain` (no TLS), send `then` after the header and
@@ -416,5 +494,6 @@ def link_down(sc: Scenario) -> None:
 
 if __name__ == "__main__":
     main({"certs": certs, "dialback": dialback, "dialback_proxy_first": dialback_proxy_first,
-          "refusals": refusals, "registry_change": registry_change, "link_down": link_down},
+          "refusals": refusals, "registry_change": registry_change, "link_down": link_down,
+          "burst": burst, "idle_streams": idle_streams},
          timeout=60)

@@ -65,7 +65,7 @@ class LinkEndpoint:
 
     def __init__(self, workdir: Path, build_dir: Path, *, address: str, port: int, cert: Cert,
                  ca_file: Path, proxy_name: str, registry: dict | None = None,
-                 name: str = "link-endpoint"):
+                 name: str = "link-endpoint", window: int | None = None):
         self.name = name
         self.address = address
         self.port = port
@@ -76,6 +76,8 @@ class LinkEndpoint:
         self.argv = [str(self.binary), "--listen", f"{address}:{port}", "--cert", str(cert.chain),
                      "--key", str(cert.key), "--ca", str(ca_file), "--proxy-name", proxy_name,
                      "--log-level", "debug"]
+        if window is not None:
+            self.argv += ["--window", str(window)]  # STANZA frames the proxy may have in flight
         if registry is not None:
             self.registry_path.write_text(json.dumps(registry, indent=1))
             self.argv += ["--registry", str(self.registry_path)]

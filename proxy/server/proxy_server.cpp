@@ -30,13 +30,21 @@ Result<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(uv_loop_t* 
 }
 
 Result<void, std::string> ProxyServer::build_tls(const ProxyConfig& pc) {
-    TlsContextOptions so;
-    so.role = TlsRole::Server;
-    for (const auto& d : pc.domains) so.domains.push_back({d.name, {d.cert, d.key}});
-    so.credentials = {pc.domains.front().cert, pc.domains.front().key};
-    so.ca_file = pc.trust_file;
-    auto server = TlsContext::create(so);
-    if (!server) return Unexpected("TLS for our domains: " + server.error().describe());
+    // One server context per domain, presenting that domain's certificate unless the peer's
+    // SNI names another of ours: peers that send no SNI (Prosody 0.12 on s2s STARTTLS) get the
+    // certificate of the domain their stream header asked for.
+    std::map<std::string, std::unique_ptr<TlsContext>> servers;
+    for (const auto& d : pc.domains) {
+        TlsContextOptions so;
+        so.role = TlsRole::Server;
+        for (const auto& other : pc.domains)
+            so.domains.push_back({other.name, {other.cert, other.key}});
+        so.credentials = {d.cert, d.key};
+        so.ca_file = pc.trust_file;
+        auto server = TlsContext::create(so);
+        if (!server) return Unexpected("TLS for " + d.name + ": " + server.error().describe());
+        servers[d.name] = std::make_unique<TlsContext>(std::move(*server));
+    }
     std::map<std::string, std::unique_ptr<TlsContext>> clients;
     for (const auto& d : pc.domains) {
         TlsContextOptions co;
@@ -47,7 +55,7 @@ Result<void, std::string> ProxyServer::build_tls(const ProxyConfig& pc) {
         if (!c) return Unexpected("TLS client for " + d.name + ": " + c.error().describe());
         clients[d.name] = std::make_unique<TlsContext>(std::move(*c));
     }
-    server_tls_ = std::make_unique<TlsContext>(std::move(*server));
+    server_tls_ = std::move(servers);
     client_tls_ = std::move(clients);
     return {};
 }
@@ -78,7 +86,7 @@ Result<void, std::string> ProxyServer::init() {
 
     RouterOptions opts;
     for (const auto& d : pc.domains) opts.local_domains.insert(d.name);
-    opts.server_tls = server_tls_.get();
+    for (const auto& [name, ctx] : server_tls_) opts.server_tls[name] = ctx.get();
     for (const auto& [name, ctx] : client_tls_) opts.client_tls[name] = ctx.get();
     opts.resolver = resolver_.get();
     opts.connect_timeout_ms = static_cast<std::uint64_t>(pc.timers.connect.ms);
@@ -205,11 +213,12 @@ void ProxyServer::reload() {
         return;
     }
     log::set_level(c->log.level);
-    router_->set_tls(server_tls_.get(), [this] {
+    auto views = [](const std::map<std::string, std::unique_ptr<TlsContext>>& owned) {
         std::map<std::string, const TlsContext*> m;
-        for (const auto& [name, ctx] : client_tls_) m[name] = ctx.get();
+        for (const auto& [name, ctx] : owned) m[name] = ctx.get();
         return m;
-    }());
+    };
+    router_->set_tls(views(server_tls_), views(client_tls_));
     log::info("proxy.reloaded", {{"config", config_path_},
                                  {"note", "certificates apply to new streams; listen addresses "
                                           "and the gateway link need a restart"}});

@@ -53,7 +53,7 @@ private:
     Config config_;
     std::string config_path_;
     std::optional<registry::RegistryStore> store_;
-    std::unique_ptr<TlsContext> server_tls_;
+    std::map<std::string, std::unique_ptr<TlsContext>> server_tls_;  // by local domain
     std::map<std::string, std::unique_ptr<TlsContext>> client_tls_;
     std::unique_ptr<dns::Resolver> resolver_;
     std::unique_ptr<Router> router_;

@@ -49,6 +49,13 @@ registry::Admission Router::admit(std::string_view remote_domain) const {
     return policy_.admit(remote_domain);
 }
 
+const TlsContext* Router::server_tls(std::string_view local_domain) const {
+    auto it = options_.server_tls.find(std::string(local_domain));
+    if (it != options_.server_tls.end()) return it->second;
+    // The core checked the header's 'to' before asking for TLS; any context still has SNI.
+    return options_.server_tls.empty() ? nullptr : options_.server_tls.begin()->second;
+}
+
 const TlsContext* Router::client_tls(std::string_view local_domain) const {
     auto it = options_.client_tls.find(std::string(local_domain));
     return it == options_.client_tls.end() ? nullptr : it->second;

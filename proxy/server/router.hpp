@@ -41,7 +41,10 @@ enum class GatewaySend {
 
 struct RouterOptions {
     std::set<std::string> local_domains;
-    const TlsContext* server_tls = nullptr;                  // SNI over our domains
+    // Per local domain: a server context presenting that domain's certificate by default and
+    // choosing by SNI when the peer sends one. COMPAT: Prosody 0.12 sends no SNI on s2s
+    // STARTTLS, so the stream header's 'to' must pick the certificate.
+    std::map<std::string, const TlsContext*> server_tls;
     std::map<std::string, const TlsContext*> client_tls;     // per local domain
     dns::Resolver* resolver = nullptr;
     std::uint64_t connect_timeout_ms = 10'000;
@@ -80,8 +83,9 @@ public:
     void update_policy(registry::Policy policy);
     const registry::Policy& policy() const { return policy_; }
     // SIGHUP: new certificates for streams that start TLS from now on.
-    void set_tls(const TlsContext* server, std::map<std::string, const TlsContext*> clients) {
-        options_.server_tls = server;
+    void set_tls(std::map<std::string, const TlsContext*> servers,
+                 std::map<std::string, const TlsContext*> clients) {
+        options_.server_tls = std::move(servers);
         options_.client_tls = std::move(clients);
     }
     // Closes every stream with system-shutdown and bounces what is queued; `done` runs once
@@ -97,7 +101,7 @@ public:
 
     // ConnectionOwner
     void on_stream_action(std::uint64_t conn_id, StreamAction& action) override;
-    const TlsContext* server_tls() const override { return options_.server_tls; }
+    const TlsContext* server_tls(std::string_view local_domain) const override;
     const TlsContext* client_tls(std::string_view local_domain) const override;
     void on_connection_finished(std::uint64_t conn_id) override;
     void on_backpressure(std::uint64_t conn_id, bool high) override;

@@ -217,7 +217,8 @@ void S2sConnection::handle(StreamAction& action) {
 
 void S2sConnection::begin_tls(const StartTls& st, std::string_view leftover) {
     const TlsContext* ctx =
-        dir_ == Direction::Inbound ? owner_.server_tls() : owner_.client_tls(local_domain_);
+        dir_ == Direction::Inbound ? owner_.server_tls(inbound() ? inbound()->local_domain() : "")
+                                   : owner_.client_tls(local_domain_);
     TlsSessionOptions opts;
     opts.verification = PeerVerification::Record;  // the core decides what an error means
     if (dir_ == Direction::Outbound) {

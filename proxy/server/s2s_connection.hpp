@@ -35,8 +35,9 @@ public:
     // Actions the connection does not handle itself (DeliverStanza, VerifyDialbackKey,
     // DomainAuthenticated, DialbackVerifyAnswer, StreamReady, CloseStream).
     virtual void on_stream_action(std::uint64_t conn_id, StreamAction& action) = 0;
-    // TLS context for StartTls: inbound (server, SNI) or outbound for our local domain.
-    virtual const TlsContext* server_tls() const = 0;
+    // TLS context for StartTls: inbound (server) for the local domain the peer's stream header
+    // named, or outbound (client) for our local domain.
+    virtual const TlsContext* server_tls(std::string_view local_domain) const = 0;
     virtual const TlsContext* client_tls(std::string_view local_domain) const = 0;
     // The socket is gone and every handle closed: erase the connection (deferred by the owner).
     virtual void on_connection_finished(std::uint64_t conn_id) = 0;

@@ -49,6 +49,7 @@ from harness import (Do, Expect, ExpectLog, ExpectNothing, NoLog, Ping,  # noqa:
 
 PROSODY, PROSODY_IP = "prosody.test", "127.0.0.2"
 SIP, PROXY_IP = "sip.test", "127.0.0.3"
+SIP2 = "sip2.test"  # a second domain of the same proxy (two_domains)
 LINK_PORT = 23456
 STRANGER, STRANGER_IP = "stranger.test", "127.0.0.4"
 EVIL = "evil.test"
@@ -60,12 +61,14 @@ STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 class World:
     def __init__(self, sc: Scenario, *, prosody_trusted: bool = True,
                  registry: dict | None = None, stranger: bool = False,
-                 window: int | None = None):
+                 window: int | None = None, two_domains: bool = False):
         self.window = window
         good = sc.ca("good-ca")
         self.dns = sc.dnsmasq()
         self.dns.add_xmpp_server(PROSODY, PROSODY_IP)
         self.dns.add_xmpp_server(SIP, PROXY_IP)
+        if two_domains:
+            self.dns.add_xmpp_server(SIP2, PROXY_IP)
         if stranger:
             self.dns.add_xmpp_server(STRANGER, STRANGER_IP)
         self.dns.add_xmpp_server(GONE, GONE_IP)
@@ -91,7 +94,9 @@ class World:
         self.proxy = sc.fedgw_proxy(domain=SIP, address=PROXY_IP, cert=good.issue(SIP),
                                     trust_file=good.ca_file, dns=self.dns, link=self.endpoint,
                                     link_cert=good.issue(PROXY_NAME), link_ca=good.ca_file,
-                                    link_name=GATEWAY_NAME)
+                                    link_name=GATEWAY_NAME,
+                                    extra_domains=[(SIP2, good.issue(SIP2))] if two_domains
+                                    else [])
         sc.start(self.endpoint, *servers, self.proxy)
         # The proxy enforces the snapshot once the link is up and the snapshot applied.
         self.endpoint.expect(lambda x: x.get("event") == "up", 10, "the proxy's link up")
@@ -110,7 +115,8 @@ class World:
 
 
 def stanza_line(*, partner_: str | None = None, auth: str | None = None,
-                attrs: dict[str, str] | None = None, contains: tuple[str, ...] = ()):
+                local: str | None = None, attrs: dict[str, str] | None = None,
+                contains: tuple[str, ...] = ()):
     """A predicate on the endpoint's JSON lines: a stanza with these link facts, these
     attributes on the stanza (a value ending in `*` is a prefix) and this text in its XML."""
     def pred(x: dict) -> bool:
@@ -119,6 +125,8 @@ def stanza_line(*, partner_: str | None = None, auth: str | None = None,
         if partner_ is not None and x.get("partner") != partner_:
             return False
         if auth is not None and x.get("auth") != auth:
+            return False
+        if local is not None and x.get("local") != local:
             return False
         xml = x.get("xml", "")
         try:
@@ -361,6 +369,36 @@ def idle_streams(sc: Scenario) -> None:
     ])
 
 
+def two_domains(sc: Scenario) -> None:
+    """One proxy, two local domains with their own certificates: Prosody reaches each through
+    its SRV record and authenticates each with SASL EXTERNAL against the certificate the proxy
+    picks by SNI; the proxy keeps one outbound stream per (local, remote) pair."""
+    w = World(sc, two_domains=True)
+    sc.run(message_in(w, "sasl-external") + [
+        Send("juliet", f"<message to='lucy@{SIP2}' type='chat' id='j2'><body>hi lucy</body>"
+                       "</message>"),
+        endpoint_receives(w, "juliet's message to sip2.test", partner_=PROSODY,
+                          auth="sasl-external", local=SIP2,
+                          attrs={"to": f"lucy@{SIP2}", "id": "j2"}),
+    ] + message_out(w) + [
+        endpoint_sends(w, f"<message from='lucy@{SIP2}/sip' to='{{juliet.full_jid}}' "
+                          "type='chat' id='l1'><body>hi juliet</body></message>", local=SIP2),
+        Expect("juliet", f"<message from='lucy@{SIP2}/sip' id='l1'><body>hi juliet</body>"
+                         "</message>", timeout=10),
+        ExpectLog(w.prosody, rf"SASL EXTERNAL with {SIP} succeeded"),
+        ExpectLog(w.prosody, rf"SASL EXTERNAL with {SIP2} succeeded"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=out local={SIP} remote={PROSODY} "
+                           r"method=sasl-external"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=out local={SIP2} remote={PROSODY} "
+                           r"method=sasl-external"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=in local={SIP2} remote={PROSODY} "
+                           r"method=sasl-external"),
+        # COMPAT: Prosody sends no SNI on s2s STARTTLS; the header's 'to' chose the certificate.
+        NoLog(w.prosody, r"certificate is not valid for this name"),
+        proxy_stops_cleanly(w),
+    ])
+
+
 def raw_stream(from_domain: str, then: str = "", until: str | None = None,
                timeout: float = 5.0) -> str:
     """Open a stream to the proxy as `from_domain` (no TLS), send `then` after the header and
@@ -495,5 +533,5 @@ def link_down(sc: Scenario) -> None:
 if __name__ == "__main__":
     main({"certs": certs, "dialback": dialback, "dialback_proxy_first": dialback_proxy_first,
           "refusals": refusals, "registry_change": registry_change, "link_down": link_down,
-          "burst": burst, "idle_streams": idle_streams},
+          "burst": burst, "idle_streams": idle_streams, "two_domains": two_domains},
          timeout=60)

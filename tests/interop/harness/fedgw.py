@@ -171,12 +171,14 @@ class LinkEndpoint:
 
 
 class FedgwProxy:
-    """fedgw-proxy serving one local domain on address:5269."""
+    """fedgw-proxy serving a local domain (and `extra_domains`, each with its certificate) on
+    address:5269."""
 
     def __init__(self, workdir: Path, build_dir: Path, *, domain: str, address: str, cert: Cert,
                  trust_file: Path, dns: Dnsmasq, link: LinkEndpoint, link_cert: Cert,
                  link_ca: Path, link_name: str, port: int = 5269, log_level: str = "debug",
-                 timers: dict[str, str] | None = None, name: str | None = None):
+                 timers: dict[str, str] | None = None, name: str | None = None,
+                 extra_domains: list[tuple[str, Cert]] = ()):
         self.domain = domain
         self.address = address
         self.port = port
@@ -201,10 +203,11 @@ class FedgwProxy:
             f"control_socket = {toml_str(self.dir / 'proxy.sock')}",
             f"trust_file = {toml_str(trust_file)}",
             f"dns_servers = [{toml_str(dns_server)}]",
-            "[[proxy.domain]]",
-            f"name = {toml_str(domain)}",
-            f"cert = {toml_str(cert.chain)}",
-            f"key = {toml_str(cert.key)}",
+            *[line for d, c in [(domain, cert), *extra_domains] for line in (
+                "[[proxy.domain]]",
+                f"name = {toml_str(d)}",
+                f"cert = {toml_str(c.chain)}",
+                f"key = {toml_str(c.key)}")],
             "[proxy.gateway_link]",
             f"address = {toml_str(f'{link.address}:{link.port}')}",
             f"name = {toml_str(link_name)}",

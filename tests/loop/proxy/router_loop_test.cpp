@@ -119,7 +119,7 @@ class RouterLoopTest : public ::testing::Test {
     void start(Side& s, registry::Policy policy) {
         RouterOptions o;
         o.local_domains = {s.domain};
-        o.server_tls = s.server_tls.get();
+        o.server_tls[s.domain] = s.server_tls.get();
         o.client_tls[s.domain] = s.client_tls.get();
         o.resolver = s.resolver.get();
         o.connect_timeout_ms = 3000;

@@ -11,18 +11,20 @@
 
 int main(int argc, char** argv) {
     using namespace fedgw;
-    CLI::App app{"fedgw-proxy: the XMPP server-to-server edge of fedgw (port 5269).\n"
-                 "Authenticates partner domains (STARTTLS, SASL EXTERNAL, dialback), enforces the\n"
-                 "partner registry, and relays stanzas to fedgw-gateway over mutual TLS."};
+    CLI::App app{
+        "fedgw-proxy: the XMPP server-to-server edge of fedgw (port 5269).\n"
+        "Authenticates partner domains (STARTTLS, SASL EXTERNAL, dialback), enforces the\n"
+        "partner registry, and relays stanzas to fedgw-gateway over mutual TLS."};
     std::string config_path(default_config_path());
     bool check_only = false;
     app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
     app.add_flag("--check-config", check_only,
                  "validate the configuration and its files, print the result, and exit");
     app.set_version_flag("--version", std::string("fedgw-proxy ") + FEDGW_VERSION);
-    app.footer("Exit status: 0 clean stop or valid configuration, 1 configuration or start-up "
-               "error, 2 usage error.\nSignals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the "
-               "configuration and certificates.");
+    app.footer(
+        "Exit status: 0 clean stop or valid configuration, 1 configuration or start-up "
+        "error, 2 usage error.\nSignals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the "
+        "configuration and certificates.");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

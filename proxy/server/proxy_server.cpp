@@ -1,3 +1,8 @@
+// ProxyServer: fedgw-proxy assembled from fedgw.toml — TLS contexts per local domain, DNS,
+// the local registry copy, the Router, listeners, the link client, signals. See
+// proxy_server.hpp.
+//
+// Loop-bound.
 #include "proxy/server/proxy_server.hpp"
 
 #include <csignal>
@@ -12,7 +17,8 @@ constexpr std::uint64_t kRegistryPollMs = 1000;
 template <class H>
 void close_and_delete(H* h) {
     if (!h) return;
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<H*>(x); });
+    uv_close(reinterpret_cast<uv_handle_t*>(h),
+             [](uv_handle_t* x) { delete reinterpret_cast<H*>(x); });
 }
 
 }  // namespace
@@ -24,7 +30,8 @@ ProxyServer::~ProxyServer() = default;
 
 Result<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(uv_loop_t* loop, Config config,
                                                                      std::string config_path) {
-    std::unique_ptr<ProxyServer> s(new ProxyServer(loop, std::move(config), std::move(config_path)));
+    std::unique_ptr<ProxyServer> s(
+        new ProxyServer(loop, std::move(config), std::move(config_path)));
     if (auto r = s->init(); !r) return Unexpected(r.error());
     return s;
 }
@@ -64,7 +71,8 @@ Result<void, std::string> ProxyServer::init() {
     const ProxyConfig& pc = *config_.proxy;
 
     auto store = registry::RegistryStore::open(config_.registry.path);
-    if (!store) return Unexpected("registry " + config_.registry.path + ": " + store.error().describe());
+    if (!store)
+        return Unexpected("registry " + config_.registry.path + ": " + store.error().describe());
     store_.emplace(std::move(*store));
     if (auto s = store_->ensure_dialback_secret(); !s)
         return Unexpected("registry: " + s.error().describe());
@@ -85,9 +93,12 @@ Result<void, std::string> ProxyServer::init() {
     resolver_ = std::move(*resolver);
 
     RouterOptions opts;
-    for (const auto& d : pc.domains) opts.local_domains.insert(d.name);
-    for (const auto& [name, ctx] : server_tls_) opts.server_tls[name] = ctx.get();
-    for (const auto& [name, ctx] : client_tls_) opts.client_tls[name] = ctx.get();
+    for (const auto& d : pc.domains)
+        opts.local_domains.insert(d.name);
+    for (const auto& [name, ctx] : server_tls_)
+        opts.server_tls[name] = ctx.get();
+    for (const auto& [name, ctx] : client_tls_)
+        opts.client_tls[name] = ctx.get();
     opts.resolver = resolver_.get();
     opts.connect_timeout_ms = static_cast<std::uint64_t>(pc.timers.connect.ms);
     opts.dialback_timeout_ms = static_cast<std::uint64_t>(pc.timers.dialback.ms);
@@ -109,7 +120,9 @@ Result<void, std::string> ProxyServer::init() {
         router_->from_gateway(std::move(f));
         link_->stanza_done(1);
     };
-    cb.on_registry = [this](std::uint64_t version, std::string json) { apply_snapshot(version, json); };
+    cb.on_registry = [this](std::uint64_t version, std::string json) {
+        apply_snapshot(version, json);
+    };
     cb.on_writable = [this] { router_->gateway_writable(); };
     auto client = link::LinkClient::create(loop_, std::move(lo), std::move(cb));
     if (!client) return Unexpected("gateway link: " + client.error().describe());
@@ -128,9 +141,11 @@ Result<void, std::string> ProxyServer::init() {
     registry_timer_ = new uv_timer_t;
     uv_timer_init(loop_, registry_timer_);
     registry_timer_->data = this;
-    uv_timer_start(registry_timer_, [](uv_timer_t* t) { static_cast<ProxyServer*>(t->data)->poll_registry(); },
-                   kRegistryPollMs, kRegistryPollMs);
-    log::info("proxy.started", {{"config", config_path_}, {"domains", pc.domains.size()},
+    uv_timer_start(
+        registry_timer_, [](uv_timer_t* t) { static_cast<ProxyServer*>(t->data)->poll_registry(); },
+        kRegistryPollMs, kRegistryPollMs);
+    log::info("proxy.started", {{"config", config_path_},
+                                {"domains", pc.domains.size()},
                                 {"listen", pc.listen.front().to_string()},
                                 {"gateway", gl.address->to_string()}});
     return {};
@@ -169,8 +184,10 @@ void ProxyServer::on_connection(uv_stream_t* server, int status) {
 
 void ProxyServer::on_signal(uv_signal_t* s, int signum) {
     auto* self = static_cast<ProxyServer*>(s->data);
-    if (signum == SIGHUP) self->reload();
-    else self->stop();
+    if (signum == SIGHUP)
+        self->reload();
+    else
+        self->stop();
 }
 
 void ProxyServer::poll_registry() {
@@ -204,39 +221,46 @@ void ProxyServer::apply_snapshot(std::uint64_t version, const std::string& json)
 void ProxyServer::reload() {
     auto c = load_config_for(Role::Proxy, config_path_);
     if (!c) {
-        log::error("proxy.reload_failed", {{"reason", c.error().describe()},
-                                           {"kept", "the running configuration"}});
+        log::error("proxy.reload_failed",
+                   {{"reason", c.error().describe()}, {"kept", "the running configuration"}});
         return;
     }
     if (auto r = build_tls(*c->proxy); !r) {
-        log::error("proxy.reload_failed", {{"reason", r.error()}, {"kept", "the running certificates"}});
+        log::error("proxy.reload_failed",
+                   {{"reason", r.error()}, {"kept", "the running certificates"}});
         return;
     }
     log::set_level(c->log.level);
     auto views = [](const std::map<std::string, std::unique_ptr<TlsContext>>& owned) {
         std::map<std::string, const TlsContext*> m;
-        for (const auto& [name, ctx] : owned) m[name] = ctx.get();
+        for (const auto& [name, ctx] : owned)
+            m[name] = ctx.get();
         return m;
     };
     router_->set_tls(views(server_tls_), views(client_tls_));
     log::info("proxy.reloaded", {{"config", config_path_},
-                                 {"note", "certificates apply to new streams; listen addresses "
-                                          "and the gateway link need a restart"}});
+                                 {"note",
+                                  "certificates apply to new streams; listen addresses "
+                                  "and the gateway link need a restart"}});
 }
 
 void ProxyServer::stop() {
     if (stopping_) return;
     stopping_ = true;
     log::info("proxy.stopping", {});
-    for (auto* t : listeners_) close_and_delete(t);
+    for (auto* t : listeners_)
+        close_and_delete(t);
     listeners_.clear();
     grace_timer_ = new uv_timer_t;
     uv_timer_init(loop_, grace_timer_);
     grace_timer_->data = this;
-    uv_timer_start(grace_timer_, [](uv_timer_t* t) {
-        log::warn("proxy.grace_expired", {});
-        static_cast<ProxyServer*>(t->data)->finish();
-    }, static_cast<std::uint64_t>(config_.proxy->timers.shutdown_grace.ms), 0);
+    uv_timer_start(
+        grace_timer_,
+        [](uv_timer_t* t) {
+            log::warn("proxy.grace_expired", {});
+            static_cast<ProxyServer*>(t->data)->finish();
+        },
+        static_cast<std::uint64_t>(config_.proxy->timers.shutdown_grace.ms), 0);
     router_->shutdown([this] { finish(); });
 }
 
@@ -245,7 +269,8 @@ void ProxyServer::finish() {
     close_and_delete(grace_timer_);
     grace_timer_ = nullptr;
     if (link_) link_->close("the proxy is shutting down");
-    for (auto* s : signals_) close_and_delete(s);
+    for (auto* s : signals_)
+        close_and_delete(s);
     signals_.clear();
     close_and_delete(registry_timer_);
     registry_timer_ = nullptr;

@@ -24,7 +24,7 @@
 namespace fedgw::proxy {
 
 class ProxyServer {
-public:
+  public:
     // Builds everything and starts listening; an error says what failed (file, address, …).
     static Result<std::unique_ptr<ProxyServer>, std::string> start(uv_loop_t* loop, Config config,
                                                                    std::string config_path);
@@ -38,7 +38,7 @@ public:
 
     Router& router() { return *router_; }
 
-private:
+  private:
     ProxyServer(uv_loop_t* loop, Config config, std::string path);
     Result<void, std::string> init();
     Result<void, std::string> build_tls(const ProxyConfig& pc);

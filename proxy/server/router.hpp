@@ -45,11 +45,11 @@ struct RouterOptions {
     // choosing by SNI when the peer sends one. COMPAT: Prosody 0.12 sends no SNI on s2s
     // STARTTLS, so the stream header's 'to' must pick the certificate.
     std::map<std::string, const TlsContext*> server_tls;
-    std::map<std::string, const TlsContext*> client_tls;     // per local domain
+    std::map<std::string, const TlsContext*> client_tls;  // per local domain
     dns::Resolver* resolver = nullptr;
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t dialback_timeout_ms = 30'000;
-    Limits limits{};                                         // XML limits per stream
+    Limits limits{};  // XML limits per stream
     OutboundQueueLimits queue_limits{};
     // Sends a stanza to the gateway.
     std::function<GatewaySend(link::StanzaFrame&)> to_gateway;
@@ -65,7 +65,7 @@ struct RouteStats {
 };
 
 class Router : public ConnectionOwner, public StreamPolicy {
-public:
+  public:
     Router(uv_loop_t* loop, RouterOptions options, registry::Policy policy);
     ~Router() override;
     Router(const Router&) = delete;
@@ -106,7 +106,7 @@ public:
     void on_connection_finished(std::uint64_t conn_id) override;
     void on_backpressure(std::uint64_t conn_id, bool high) override;
 
-private:
+  private:
     using PairKey = std::pair<std::string, std::string>;  // (local, remote)
     enum class RouteState { Idle, Resolving, Connecting, Ready };
     struct PendingVerify {

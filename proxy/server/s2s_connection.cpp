@@ -1,3 +1,8 @@
+// S2sConnection: one partner TCP connection with its TlsStream, its timer and its stream core
+// (RFC 6120 §4-§6 live in the cores; this file moves their bytes, timers and actions). See
+// s2s_connection.hpp.
+//
+// Loop-bound.
 #include "proxy/server/s2s_connection.hpp"
 
 #include <cassert>
@@ -9,7 +14,7 @@ namespace {
 
 constexpr std::size_t kHighWater = 1 << 20;  // write queue above this: ask for backpressure
 constexpr std::size_t kLowWater = 256 << 10;
-constexpr std::size_t kExtraDeadline = 4;  // index of the connect / close deadline
+constexpr std::size_t kExtraDeadline = 4;     // index of the connect / close deadline
 constexpr std::uint64_t kCloseWaitMs = 5000;  // how long a closing peer may take to answer
 
 std::string address_text(const sockaddr* sa) {
@@ -34,7 +39,9 @@ std::string peer_address(const uv_tcp_t* tcp) {
 
 }  // namespace
 
-std::string_view name(Direction d) { return d == Direction::Inbound ? "in" : "out"; }
+std::string_view name(Direction d) {
+    return d == Direction::Inbound ? "in" : "out";
+}
 
 S2sConnection::S2sConnection(uv_loop_t* loop, ConnectionOwner& owner, std::uint64_t id,
                              Direction dir)
@@ -72,8 +79,10 @@ void S2sConnection::attach_stream() {
     cb.on_data = [this](std::string_view d) { on_data(d); };
     cb.on_handshake_done = [this] { tls_done(); };
     cb.on_handshake_failed = [this](const TlsError& e) {
-        log::warn("s2s.tls_failed", {{"conn", id_}, {"direction", name(dir_)},
-                                     {"remote", remote_domain_}, {"reason", e.describe()}});
+        log::warn("s2s.tls_failed", {{"conn", id_},
+                                     {"direction", name(dir_)},
+                                     {"remote", remote_domain_},
+                                     {"reason", e.describe()}});
         if (auto* in = inbound()) in->on_tls_failed(e.describe());
         if (auto* out = outbound()) out->on_tls_failed(e.describe());
         pump();
@@ -118,8 +127,10 @@ void S2sConnection::start_outbound(std::unique_ptr<OutboundStream> core, const s
     if (rc != 0) {
         delete connect_;
         connect_ = nullptr;
-        log::warn("s2s.connect_failed", {{"conn", id_}, {"remote", remote_domain_},
-                                         {"address", remote_address_}, {"reason", uv_strerror(rc)}});
+        log::warn("s2s.connect_failed", {{"conn", id_},
+                                         {"remote", remote_domain_},
+                                         {"address", remote_address_},
+                                         {"reason", uv_strerror(rc)}});
         transport_error_ = "cannot connect to " + remote_address_ + ": " + uv_strerror(rc);
         outbound()->on_transport_closed();
         pump();
@@ -137,7 +148,8 @@ void S2sConnection::on_connect(uv_connect_t* req, int status) {
     self->connect_ = nullptr;
     self->deadlines_[kExtraDeadline].reset();
     if (status != 0) {
-        log::warn("s2s.connect_failed", {{"conn", self->id_}, {"remote", self->remote_domain_},
+        log::warn("s2s.connect_failed", {{"conn", self->id_},
+                                         {"remote", self->remote_domain_},
                                          {"address", self->remote_address_},
                                          {"reason", uv_strerror(status)}});
         self->transport_error_ =
@@ -148,7 +160,8 @@ void S2sConnection::on_connect(uv_connect_t* req, int status) {
         return;
     }
     self->attach_stream();
-    log::info("s2s.connected", {{"conn", self->id_}, {"remote", self->remote_domain_},
+    log::info("s2s.connected", {{"conn", self->id_},
+                                {"remote", self->remote_domain_},
                                 {"remote_address", self->remote_address_}});
     if (self->tls_->start_reading() != 0) {
         self->transport_closed("cannot read from the connected socket");
@@ -165,8 +178,10 @@ void S2sConnection::on_data(std::string_view data) {
 
 void S2sConnection::feed_core(std::string_view data) {
     std::size_t used = 0;
-    if (auto* in = inbound()) used = in->feed(data, now());
-    else if (auto* out = outbound()) used = out->feed(data, now());
+    if (auto* in = inbound())
+        used = in->feed(data, now());
+    else if (auto* out = outbound())
+        used = out->feed(data, now());
     // Bytes after <proceed/> belong to TLS, never to the XML parser: keep them for StartTls.
     if (used < data.size()) pending_.assign(data.substr(used));
     pump();
@@ -175,9 +190,12 @@ void S2sConnection::feed_core(std::string_view data) {
 
 void S2sConnection::pump() {
     std::vector<StreamAction> actions;
-    if (auto* in = inbound()) actions = in->take_actions();
-    else if (auto* out = outbound()) actions = out->take_actions();
-    for (auto& a : actions) handle(a);
+    if (auto* in = inbound())
+        actions = in->take_actions();
+    else if (auto* out = outbound())
+        actions = out->take_actions();
+    for (auto& a : actions)
+        handle(a);
 }
 
 void S2sConnection::handle(StreamAction& action) {
@@ -216,9 +234,9 @@ void S2sConnection::handle(StreamAction& action) {
 }
 
 void S2sConnection::begin_tls(const StartTls& st, std::string_view leftover) {
-    const TlsContext* ctx =
-        dir_ == Direction::Inbound ? owner_.server_tls(inbound() ? inbound()->local_domain() : "")
-                                   : owner_.client_tls(local_domain_);
+    const TlsContext* ctx = dir_ == Direction::Inbound
+                                ? owner_.server_tls(inbound() ? inbound()->local_domain() : "")
+                                : owner_.client_tls(local_domain_);
     TlsSessionOptions opts;
     opts.verification = PeerVerification::Record;  // the core decides what an error means
     if (dir_ == Direction::Outbound) {
@@ -251,8 +269,11 @@ void S2sConnection::tls_done() {
     facts.covers = [s](std::string_view domain) {
         return s->peer_identity(domain) != IdentityMatch::None;
     };
-    log::info("s2s.tls", {{"conn", id_}, {"direction", name(dir_)}, {"protocol", facts.protocol},
-                          {"cipher", facts.cipher}, {"peer_verified", facts.chain_verified},
+    log::info("s2s.tls", {{"conn", id_},
+                          {"direction", name(dir_)},
+                          {"protocol", facts.protocol},
+                          {"cipher", facts.cipher},
+                          {"peer_verified", facts.chain_verified},
                           {"verify_error", facts.verify_error}});
     if (auto* in = inbound()) in->on_tls_established(facts, now());
     if (auto* out = outbound()) out->on_tls_established(facts, now());
@@ -272,7 +293,9 @@ void S2sConnection::arm_timer() {
     uv_timer_start(timer_, on_timer, *next > t ? *next - t : 0, 0);
 }
 
-void S2sConnection::on_timer(uv_timer_t* t) { static_cast<S2sConnection*>(t->data)->timer_fired(); }
+void S2sConnection::on_timer(uv_timer_t* t) {
+    static_cast<S2sConnection*>(t->data)->timer_fired();
+}
 
 void S2sConnection::timer_fired() {
     std::uint64_t t = now();
@@ -281,10 +304,12 @@ void S2sConnection::timer_fired() {
         deadlines_[k].reset();
         if (k == kExtraDeadline) {
             // A connect that never completed, or a closing peer that never answered.
-            log::warn("s2s.deadline", {{"conn", id_}, {"remote", remote_domain_},
+            log::warn("s2s.deadline", {{"conn", id_},
+                                       {"remote", remote_domain_},
                                        {"what", closing_ ? "close" : "connect"}});
             if (!closing_) {
-                transport_error_ = "no TCP connection to " + remote_address_ + " within the "
+                transport_error_ = "no TCP connection to " + remote_address_ +
+                                   " within the "
                                    "connect timeout";
                 connect_timed_out_ = true;
                 if (auto* out = outbound()) out->on_transport_closed();
@@ -315,7 +340,8 @@ void S2sConnection::resume_reading() {
 void S2sConnection::shutdown() {
     if (closing_) return;
     closing_ = true;
-    for (std::size_t k = 0; k + 1 < deadlines_.size(); ++k) deadlines_[k].reset();
+    for (std::size_t k = 0; k + 1 < deadlines_.size(); ++k)
+        deadlines_[k].reset();
     if (tls_ && !tls_->is_closing()) {
         deadlines_[kExtraDeadline] = now() + kCloseWaitMs;
         arm_timer();
@@ -326,8 +352,12 @@ void S2sConnection::shutdown() {
 }
 
 void S2sConnection::transport_closed(std::string_view why) {
-    log::info("s2s.closed", {{"conn", id_}, {"direction", name(dir_)}, {"remote", remote_domain_},
-                             {"why", why}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_}});
+    log::info("s2s.closed", {{"conn", id_},
+                             {"direction", name(dir_)},
+                             {"remote", remote_domain_},
+                             {"why", why},
+                             {"bytes_in", bytes_in_},
+                             {"bytes_out", bytes_out_}});
     if (!closing_) {
         closing_ = true;
         transport_error_ = "connection with " + remote_address_ + " lost: " + std::string(why);

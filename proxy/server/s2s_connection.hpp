@@ -30,7 +30,7 @@ std::string_view name(Direction d);
 
 // What the connection asks the router for; the router implements it.
 class ConnectionOwner {
-public:
+  public:
     virtual ~ConnectionOwner() = default;
     // Actions the connection does not handle itself (DeliverStanza, VerifyDialbackKey,
     // DomainAuthenticated, DialbackVerifyAnswer, StreamReady, CloseStream).
@@ -60,7 +60,7 @@ struct ConnectionStats {
 };
 
 class S2sConnection {
-public:
+  public:
     using Core = std::variant<std::unique_ptr<InboundStream>, std::unique_ptr<OutboundStream>>;
 
     S2sConnection(uv_loop_t* loop, ConnectionOwner& owner, std::uint64_t id, Direction dir);
@@ -96,7 +96,7 @@ public:
 
     ConnectionStats stats() const;
 
-private:
+  private:
     static void on_connect(uv_connect_t* req, int status);
     static void on_timer(uv_timer_t* t);
     static void on_tcp_closed(uv_handle_t* h);
@@ -130,7 +130,7 @@ private:
     uv_connect_t* connect_ = nullptr;
     std::unique_ptr<TlsStream> tls_;
     std::array<std::optional<std::uint64_t>, 5> deadlines_{};  // by TimerKind, + connect
-    std::string pending_;        // bytes received after the core asked for TLS, before start
+    std::string pending_;          // bytes received after the core asked for TLS, before start
     std::string transport_error_;  // how the transport failed, for CloseStream's reason
     bool connect_timed_out_ = false;
     bool tls_requested_ = false;

@@ -33,6 +33,10 @@ Cases:
                credit and resumes; all arrive, in order.
   idle_streams short inactivity and keepalive timers from the registry: idle streams close
                with connection-timeout, the next stanza opens a new one.
+  two_domains  the proxy serves sip.test and sip2.test: each gets its own certificate
+               (chosen by the stream header's 'to': Prosody sends no SNI) and its own streams.
+  sasl_required  the registry requires SASL of prosody.test, whose certificate does not
+               verify: both directions refused (not-authorized / bounce), no dialback.
 Every case ends with SIGTERM to the proxy: exit 0, streams closed with system-shutdown.
 """
 
@@ -399,6 +403,36 @@ def two_domains(sc: Scenario) -> None:
     ])
 
 
+def sasl_required(sc: Scenario) -> None:
+    """The registry requires SASL EXTERNAL of prosody.test, whose certificate the proxy cannot
+    verify: both directions are refused (XEP-0178 only; no fallback to dialback), each with a
+    reason naming the certificate problem, and nothing is delivered."""
+    w = World(sc, prosody_trusted=False,
+              registry=snapshot([partner(PROSODY, sasl="required")]))
+    sc.run([
+        Send("juliet", f"<message to='romeo@{SIP}' type='chat' id='j1'><body>let me in</body>"
+                       "</message>"),
+        Expect("juliet", f"<message from='romeo@{SIP}' type='error' id='j1'><error type='wait'>"
+                         f"<remote-server-timeout xmlns='{STANZAS_NS}'/>"
+                         f"<text xmlns='{STANZAS_NS}'>*not-authorized*{PROSODY}*</text></error>"
+                         "</message>", timeout=10),
+        ExpectLog(w.proxy, rf"s2s\.in\.stream_error condition=not-authorized "
+                           rf"text=\"certificate for {PROSODY} does not verify"),
+        endpoint_sends(w, f"<message from='romeo@{SIP}/sip' to='{{juliet.full_jid}}' "
+                          "type='chat' id='r1'><body>hello?</body></message>"),
+        endpoint_receives(w, "the bounce of the stanza for prosody.test",
+                          attrs={"type": "error", "id": "r1", "to": f"romeo@{SIP}/sip"},
+                          contains=("remote-server-not-found",)),
+        ExpectLog(w.proxy, rf"s2s\.out\.failed local={SIP} remote={PROSODY} "),
+        ExpectNothing("juliet", "<message id='r1'/>", within=0.3),
+        Do("nothing from prosody.test reached the endpoint",
+           lambda _sc: w.endpoint.expect_nothing(stanza_line(partner_=PROSODY, auth="dialback"),
+                                                 within=0.2, description="a dialback stanza")),
+        NoLog(w.proxy, r"s2s\.authenticated"),
+        proxy_stops_cleanly(w),
+    ])
+
+
 def raw_stream(from_domain: str, then: str = "", until: str | None = None,
                timeout: float = 5.0) -> str:
     """Open a stream to the proxy as `from_domain` (no TLS), send `then` after the header and
@@ -533,5 +567,6 @@ def link_down(sc: Scenario) -> None:
 if __name__ == "__main__":
     main({"certs": certs, "dialback": dialback, "dialback_proxy_first": dialback_proxy_first,
           "refusals": refusals, "registry_change": registry_change, "link_down": link_down,
-          "burst": burst, "idle_streams": idle_streams, "two_domains": two_domains},
+          "burst": burst, "idle_streams": idle_streams, "two_domains": two_domains,
+          "sasl_required": sasl_required},
          timeout=60)

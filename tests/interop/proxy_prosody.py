@@ -213,6 +213,9 @@ def certs(sc: Scenario) -> None:
                        "</message>"),
         endpoint_receives(w, "juliet's second message", partner_=PROSODY,
                           auth="sasl-external", contains=("again",)),
+        # SIGHUP reloads the configuration and certificates; the streams carry on.
+        Do("the proxy gets SIGHUP", lambda _sc: w.proxy.reload()),
+        ExpectLog(w.proxy, r"proxy\.reloaded"),
         # An iq round trip: the endpoint pings Prosody, the result comes back inbound.
         endpoint_sends(w, f"<iq type='get' from='romeo@{SIP}/sip' to='{PROSODY}' id='p1'>"
                           "<ping xmlns='urn:xmpp:ping'/></iq>"),

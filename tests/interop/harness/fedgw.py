@@ -239,6 +239,11 @@ class FedgwProxy:
         if self.process:
             self.process.stop()
 
+    def reload(self) -> None:
+        """SIGHUP: the proxy re-reads its configuration and certificates."""
+        assert self.process is not None and self.process.proc is not None
+        self.process.proc.send_signal(signal.SIGHUP)
+
     def stop_cleanly(self, timeout: float = 5.0) -> None:
         """SIGTERM; the proxy must close its streams, exit 0 within `timeout` and leave its
         event loop clean (else StepFailure with the log)."""

@@ -117,6 +117,14 @@ class RouterLoopTest : public ::testing::Test {
     }
 
     void start(Side& s, registry::Policy policy) {
+        start(s, std::move(policy), [&s](link::StanzaFrame& f) {
+            s.to_gateway.push_back(f);
+            return GatewaySend::Sent;
+        });
+    }
+
+    void start(Side& s, registry::Policy policy,
+               std::function<GatewaySend(link::StanzaFrame&)> to_gateway) {
         RouterOptions o;
         o.local_domains = {s.domain};
         o.server_tls[s.domain] = s.server_tls.get();
@@ -124,10 +132,7 @@ class RouterLoopTest : public ::testing::Test {
         o.resolver = s.resolver.get();
         o.connect_timeout_ms = 3000;
         o.dialback_timeout_ms = 5000;
-        o.to_gateway = [&s](link::StanzaFrame& f) {
-            s.to_gateway.push_back(f);
-            return GatewaySend::Sent;
-        };
+        o.to_gateway = std::move(to_gateway);
         s.router = std::make_unique<Router>(&loop_, std::move(o), std::move(policy));
     }
 
@@ -244,6 +249,67 @@ TEST_F(RouterLoopTest, StanzaCrossesWithDialback) {
     run_until([&] { return !a_.to_gateway.empty(); }, "the answer at A's gateway side");
     EXPECT_EQ(a_.to_gateway.front().auth, AuthMethod::Dialback);
     EXPECT_NE(a_.to_gateway.front().xml.find("id='r1'"), std::string::npos);
+}
+
+// The link has no credit: B holds what arrives (in order) and sends it once the link is
+// writable again; while the link is down, held stanzas go back to their sender.
+TEST_F(RouterLoopTest, StanzasWaitForLinkCreditThenFlowInOrder) {
+    TestCa ca;
+    auto ca_cert = ca.issue({.dns = {"a.test"}});
+    auto cb_cert = ca.issue({.dns = {"b.test"}});
+    prepare(a_, "a.test", ca_cert, ca.ca_path());
+    prepare(b_, "b.test", cb_cert, ca.ca_path());
+    GatewaySend b_link = GatewaySend::Full;
+    std::size_t b_offered = 0;
+    start(a_, policy({partner("b.test", b_.port)}, "secret-a"));
+    start(b_, policy({partner("a.test", a_.port)}, "secret-b"), [&](link::StanzaFrame& f) {
+        ++b_offered;
+        if (b_link == GatewaySend::Sent) b_.to_gateway.push_back(f);
+        return b_link;
+    });
+
+    for (int i = 0; i < 5; ++i)
+        a_.router->from_gateway(frame(
+            "a.test",
+            "<message from='romeo@a.test/x' to='juliet@b.test' id='m" + std::to_string(i) + "'/>"));
+    run_until([&] { return b_offered >= 1; }, "B offering the first to its full link");
+    // B holds what it has read and stops reading from A: nothing more is offered meanwhile.
+    std::size_t offered = b_offered;
+    std::uint64_t until = uv_now(&loop_) + 200;
+    run_until([&] { return uv_now(&loop_) >= until; }, "200 ms");
+    EXPECT_EQ(b_offered, offered) << "B went on reading from a partner while the link was full";
+    EXPECT_TRUE(b_.to_gateway.empty());
+
+    b_link = GatewaySend::Sent;
+    b_.router->gateway_writable();
+    run_until([&] { return b_.to_gateway.size() == 5; }, "all five at B's gateway side");
+    for (int i = 0; i < 5; ++i)
+        EXPECT_NE(
+            b_.to_gateway[static_cast<std::size_t>(i)].xml.find("id='m" + std::to_string(i) + "'"),
+            std::string::npos)
+            << "out of order at " << i;
+
+    // Now the link goes down with a stanza held: it comes back to romeo as service-unavailable.
+    b_link = GatewaySend::Full;
+    a_.router->from_gateway(
+        frame("a.test", "<message from='romeo@a.test/x' to='juliet@b.test' id='late'/>"));
+    offered = b_offered;
+    run_until([&] { return b_offered > offered; }, "B offering the late one");
+    b_link = GatewaySend::Down;
+    b_.router->gateway_writable();
+    run_until(
+        [&] {
+            for (const auto& f : a_.to_gateway)
+                if (f.xml.find("id='late'") != std::string::npos) return true;
+            return false;
+        },
+        "the late stanza back at A's gateway side");
+    bool bounced = false;
+    for (const auto& f : a_.to_gateway)
+        if (f.xml.find("id='late'") != std::string::npos)
+            bounced = f.xml.find("<service-unavailable") != std::string::npos &&
+                      f.xml.find("type='error'") != std::string::npos;
+    EXPECT_TRUE(bounced);
 }
 
 // A partner whose static route leads nowhere: the stanza comes back to the gateway as

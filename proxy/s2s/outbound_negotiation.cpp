@@ -385,6 +385,7 @@ void OutboundStream::on_dialback_verify(const Element& e, std::uint64_t now_ms) 
         return;
     }
     const bool valid = type == "valid";
+    std::optional<StanzaCondition> unverifiable;
     if (type == "error") {
         std::string condition = "undefined-condition";
         for (const auto* c : e.child_elements())
@@ -393,11 +394,14 @@ void OutboundStream::on_dialback_verify(const Element& e, std::uint64_t now_ms) 
                                            {"remote", it->remote},
                                            {"id", it->id},
                                            {"condition", condition}});
+        unverifiable = stanza_condition_from_name(condition).value_or(
+            StanzaCondition::RemoteServerNotFound);
     } else {
         log::info("s2s.out.verify_answer",
                   {{"local", it->local}, {"remote", it->remote}, {"id", it->id}, {"type", type}});
     }
-    actions_.emplace_back(DialbackVerifyAnswer{it->local, it->remote, it->id, valid});
+    actions_.emplace_back(
+        DialbackVerifyAnswer{it->local, it->remote, it->id, valid, unverifiable});
     verifies_.erase(it);
     close_verify_only_if_done();
     rearm_dialback(now_ms);

@@ -440,7 +440,8 @@ void OutboundStream::expire_dialback(std::uint64_t now_ms) {
         }
         log::warn("s2s.out.verify_timeout",
                   {{"local", v.local}, {"remote", v.remote}, {"id", v.id}});
-        actions_.emplace_back(DialbackVerifyAnswer{v.local, v.remote, v.id, false});
+        actions_.emplace_back(DialbackVerifyAnswer{v.local, v.remote, v.id, false,
+                                                   StanzaCondition::RemoteServerTimeout});
     }
     verifies_ = std::move(keep);
     close_verify_only_if_done();
@@ -478,7 +479,8 @@ void OutboundStream::finish(std::optional<StreamError> error, std::string reason
     const State was = state_;
     state_ = State::Closed;
     for (const auto& v : verifies_)
-        actions_.emplace_back(DialbackVerifyAnswer{v.local, v.remote, v.id, false});
+        actions_.emplace_back(DialbackVerifyAnswer{v.local, v.remote, v.id, false,
+                                                   StanzaCondition::RemoteServerNotFound});
     verifies_.clear();
     for (auto k : kAllTimers)
         cancel(k);

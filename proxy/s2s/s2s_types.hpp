@@ -110,6 +110,12 @@ struct DialbackVerifyAnswer {
     std::string remote;
     std::string stream_id;
     bool valid = false;
+    // Set (with valid = false) when there was no valid/invalid answer: a type='error' answer
+    // (its condition), our timer (remote-server-timeout) or the stream failed
+    // (remote-server-not-found). The key could not be checked, which is not the same as an
+    // invalid key: the receiving side answers with a dialback error (XEP-0220 §2.5), not
+    // type='invalid' and a closed stream (§2.2.1).
+    std::optional<StanzaCondition> unverifiable = std::nullopt;
 };
 // Outbound: the stream is authenticated and may carry stanzas from local to remote.
 struct StreamReady {};

@@ -22,6 +22,9 @@ Modules
               dialogs; the fake gateway), parse_pidf/pidf_document, options_ping.
   xmpp.py     XmppClient: a slixmpp client driven synchronously; send/expect/ping/close.
   xmlmatch.py stanza templates (`*` globs, extra attributes and children ignored).
+  fedgw.py    FedgwProxy (fedgw-proxy with a generated fedgw.toml) and LinkEndpoint (the
+              stand-in gateway, JSON lines); partner() and snapshot() build registry
+              snapshots. proxy_prosody.py is the example.
   mountns.py  PrivateDns: run a program (fedgw) in a mount namespace seeing the test DNS
               through bind-mounted resolv.conf and hosts (root only).
   process.py  ManagedProcess: start, wait for a port or a log line, SIGTERM then SIGKILL.
@@ -73,6 +76,7 @@ Writing a scenario
 from .ca import Ca, Cert
 from .dns import Dnsmasq, query
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
+from .fedgw import FedgwProxy, LinkEndpoint, partner, snapshot
 from .kamailio import Kamailio
 from .mountns import PrivateDns, require_root
 from .process import ManagedProcess, free_port, is_root, tail
@@ -92,4 +96,5 @@ __all__ = [
     "main", "run_case", "make_matcher", "matches", "parse_template", "to_xml", "LoopThread",
     "XmppClient", "Kamailio", "Pidf", "PidfTuple", "SipDialog", "SipEndpoint", "SipMessage",
     "options_ping", "parse_pidf", "pidf_document", "SippRun", "SipUser", "parse_trace",
+    "FedgwProxy", "LinkEndpoint", "partner", "snapshot",
 ]

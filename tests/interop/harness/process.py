@@ -103,9 +103,10 @@ class ManagedProcess:
 
     def __init__(self, name: str, argv: list[str], *, log_path: Path, cwd: Path | None = None,
                  env: dict[str, str] | None = None, extra_logs: list[Path] | None = None,
-                 own_group: bool = False):
+                 own_group: bool = False, stdin_pipe: bool = False):
         self.name = name
         self.own_group = own_group
+        self.stdin_pipe = stdin_pipe  # write_stdin() feeds it; otherwise stdin is /dev/null
         self.argv = list(argv)
         self.log_path = Path(log_path)
         self.cwd = cwd
@@ -133,7 +134,8 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+            stdin = subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL
+            self.proc = subprocess.Popen(argv, stdin=stdin, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=self.cwd, env=self.env,
                                          close_fds=True,
                                          process_group=0 if self.own_group else None)
@@ -142,6 +144,17 @@ class ManagedProcess:
         finally:
             log.close()
         self.started_at = time.monotonic()
+
+    def write_stdin(self, text: str) -> None:
+        """Write to the process's stdin (started with stdin_pipe=True) and flush."""
+        if self.proc is None or self.proc.stdin is None:
+            raise HarnessError(f"{self.name}: not started with a stdin pipe")
+        self._check_alive("its stdin to be written")
+        try:
+            self.proc.stdin.write(text.encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError as e:
+            raise HarnessError(f"{self.name}: stdin closed: {e}\n{self.logs_text()}") from e
 
     def check_alive(self, waiting_for: str) -> None:
         """HarnessError with the logs if the process has exited while we wait for something."""
@@ -191,6 +204,11 @@ class ManagedProcess:
         own_group, whatever is left of its process group is SIGKILLed too."""
         if self.proc is None:
             return
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
         if self.proc.returncode is None:
             try:
                 self.proc.send_signal(signal.SIGTERM)

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator, Protocol
 from .ca import Ca
 from .dns import Dnsmasq
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
+from .fedgw import FedgwProxy, LinkEndpoint
 from .kamailio import Kamailio
 from .mountns import PrivateDns
 from .process import ManagedProcess, sweep_stale_workdirs
@@ -219,6 +220,18 @@ class Scenario:
         proc = ManagedProcess(name, argv, log_path=self.workdir / f"{name}.log", **kwargs)
         self.servers.append(proc)
         return proc
+
+    def link_endpoint(self, **kwargs: Any) -> LinkEndpoint:
+        """The stand-in gateway end of the proxy<->gateway link (see fedgw.py)."""
+        ep = LinkEndpoint(self.workdir, self.build_dir, **kwargs)
+        self.servers.append(ep)
+        return ep
+
+    def fedgw_proxy(self, **kwargs: Any) -> FedgwProxy:
+        """fedgw-proxy from the build dir, for one local domain (see fedgw.py)."""
+        proxy = FedgwProxy(self.workdir, self.build_dir, **kwargs)
+        self.servers.append(proxy)
+        return proxy
 
     def private_dns(self, dns: Dnsmasq, hosts: dict[str, str] | None = None) -> PrivateDns:
         return PrivateDns(self.workdir, dns, hosts)

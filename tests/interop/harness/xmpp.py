@@ -203,6 +203,13 @@ class XmppClient:
             self._trace.append(f"{self._stamp()} -> {xml}")
         self._xmpp.send_raw(xml)
 
+    def send_batch(self, xmls: list[str]) -> None:
+        """Send several stanzas in one write, so that the server reads them together (for
+        tests of flow control)."""
+        for xml in xmls:
+            parse_template(xml)
+        self.loop.run(self._send_async("".join(xmls)), 5, f"{self.name}: sending a batch")
+
     def send_message(self, to: str, body: str, type: str = "chat") -> None:
         body_xml = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         self.send(f"<message to='{to}' type='{type}'><body>{body_xml}</body></message>")

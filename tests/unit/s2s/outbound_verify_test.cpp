@@ -105,8 +105,10 @@ TEST(OutboundVerify, InvalidErrorAndUnsolicitedAnswers) {
     ASSERT_EQ(answers.size(), 2u);
     EXPECT_EQ(answers[0]->stream_id, "i1");
     EXPECT_FALSE(answers[0]->valid);
+    EXPECT_FALSE(answers[0]->unverifiable) << "type='invalid' is an answer";
     EXPECT_EQ(answers[1]->stream_id, "i2");
     EXPECT_FALSE(answers[1]->valid);
+    EXPECT_EQ(answers[1]->unverifiable, StanzaCondition::ItemNotFound) << "type='error' is none";
     EXPECT_FALSE(h.closed()) << "a normal stream stays up";
     EXPECT_TRUE(h.cancelled(TimerKind::Dialback));
     EXPECT_NE(logs.find("s2s.out.verify_error", {"condition=item-not-found"}), "");
@@ -155,6 +157,7 @@ TEST(OutboundVerify, AnsweredFalseWhenTheStreamFails) {
     auto answers = h.all<DialbackVerifyAnswer>();
     ASSERT_EQ(answers.size(), 1u);
     EXPECT_FALSE(answers[0]->valid);
+    EXPECT_EQ(answers[0]->unverifiable, StanzaCondition::RemoteServerNotFound);
     EXPECT_EQ(answers[0]->stream_id, "v1");
     EXPECT_FALSE(h.stream->send_verify(kLocal, kRemote, "v2", "key2", 0)) << "closed";
 }
@@ -174,6 +177,7 @@ TEST(OutboundVerify, AnsweredFalseWhenTheirTimerExpires) {
     h.timer(TimerKind::Dialback, 10'000);
     ASSERT_EQ(h.all<DialbackVerifyAnswer>().size(), 1u);
     EXPECT_EQ(h.all<DialbackVerifyAnswer>()[0]->stream_id, "v1");
+    EXPECT_EQ(h.all<DialbackVerifyAnswer>()[0]->unverifiable, StanzaCondition::RemoteServerTimeout);
     EXPECT_EQ(h.last_arm(TimerKind::Dialback)->after_ms, 5'000u) << "re-armed for v2";
     EXPECT_FALSE(h.closed());
     h.timer(TimerKind::Dialback, 15'000);

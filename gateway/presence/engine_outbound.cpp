@@ -50,6 +50,13 @@ void bound_status(PresenceState& st) {
     }
 }
 
+// RFC 6665 §4.1.2.2: a refresh answered with one of these means the subscription is over
+// (481 among them); subscription_map decides whether to subscribe again, in a new dialog.
+bool ends_subscription(int status) {
+    return status == 404 || status == 405 || status == 410 || status == 416 ||
+           (status >= 480 && status <= 485) || status == 489 || status == 501 || status == 604;
+}
+
 }  // namespace
 
 void PresenceEngine::Impl::reply_error(const Element& presence, const StanzaError& error) {
@@ -287,8 +294,9 @@ void PresenceEngine::Impl::on_subscribe_result(const InFlight& what,
         d.granted = granted_expires(sr.expires, what.requested);
         d.expires_at = unix_now() + d.granted;
         ctx.refresh_basis = d.granted;
-    } else if (sr.status == 481 || what.kind == RequestKind::Unsubscribe || !d.established()) {
-        // 481: the notifier has no such subscription any more (RFC 6665 §4.1.2.2). A refused
+    } else if (ends_subscription(sr.status) || what.kind == RequestKind::Unsubscribe ||
+               !d.established()) {
+        // The notifier has no such subscription any more (RFC 6665 §4.1.2.2). A refused
         // initial SUBSCRIBE made no dialog: whatever follows (423 retry, back-off) starts anew.
         retire_outbound(*p);
     }

@@ -167,8 +167,8 @@ std::vector<SubscriptionSummary> PresenceEngine::summary() const {
         s.outbound = std::string(name(p.rec.state.outbound));
         s.inbound = std::string(name(p.rec.state.inbound));
         s.inbound_dialog = p.rec.state.inbound_dialog;
-        if (p.rec.out.established() && p.rec.out.expires_at > 0)
-            s.outbound_expires_in_s = std::max<std::int64_t>(0, p.rec.out.expires_at - now);
+        if (p.rec.out.established() && p.rec.out.expires_at > now)
+            s.outbound_expires_in_s = p.rec.out.expires_at - now;
         out.push_back(std::move(s));
     }
     return out;

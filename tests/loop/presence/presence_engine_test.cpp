@@ -203,6 +203,26 @@ TEST_F(PresenceEngineTest, TransientFailureRetriesAfterRetryAfter) {
     answer(*second, 200, {{"Expires", "3600"}});
 }
 
+TEST_F(PresenceEngineTest, TemporarilyUnavailableOnRefreshRetriesInANewDialog) {
+    options_.retry_base_s = 1;
+    start_engine();
+    Received* sub = establish(2);
+    ASSERT_NE(sub, nullptr);
+    Received* refresh = wait_for("SUBSCRIBE", 2);
+    ASSERT_NE(refresh, nullptr);
+    answer(*refresh, 480);
+    ASSERT_TRUE(wait_xmpp(3));
+    EXPECT_TRUE(contains(xmpp_[2], "type='unavailable'")) << "S is unreachable meanwhile";
+    Received* retry = wait_for("SUBSCRIBE", 3, 4000);
+    ASSERT_NE(retry, nullptr);
+    EXPECT_GE(retry->at_ms - refresh->at_ms, 900u) << "after the back-off";
+    EXPECT_TRUE(retry->message.to().tag.empty())
+        << "RFC 6665 §4.1.2.2: a 480 on a refresh ended the subscription";
+    EXPECT_NE(retry->message.call_id(), sub->message.call_id());
+    answer(*retry, 200, {{"Expires", "3600"}});
+    EXPECT_EQ(xmpp_.size(), 3u) << "no unsubscribed: the roster subscription is kept";
+}
+
 TEST_F(PresenceEngineTest, XmppUnsubscribeEndsTheDialog) {
     start_engine();
     Received* sub = establish(3600);

@@ -140,6 +140,20 @@ void GatewayServer::xmpp_message(std::unique_ptr<Element> message, const Target&
             xmpp_composing(*message, t);
             return;
         }
+        if (n->reason == NothingToSendReason::ErrorStanza) {
+            // An error about a message a SIP user sent: its MESSAGE was answered 200 when a
+            // proxy took it, so there is no SIP transaction left to carry the error.
+            const Element* cond = nullptr;
+            if (const Element* e = message->find_child("error"))
+                for (const Element* c : e->child_elements())
+                    if (c->ns() == kNsStanzaErrors && c->name() != "text") cond = c;
+            log::info("gateway.xmpp_error_not_relayed",
+                      {{"from", t.from.to_string()},
+                       {"to", t.to.to_string()},
+                       {"id", message->attr_or("id", "")},
+                       {"condition", cond ? cond->name() : std::string("(none)")}});
+            return;
+        }
         // Receipts, markers, empty bodies: never an empty MESSAGE (RFC 7572 §4).
         log::debug("gateway.message_not_sent", {{"from", t.from.to_string()},
                                                 {"to", t.to.to_string()},

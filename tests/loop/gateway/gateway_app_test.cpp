@@ -213,6 +213,11 @@ TEST_F(GatewayAppTest, ServesReloadsAndStopsOnSignals) {
 
     uv_process_kill(&process_, SIGHUP);
     ASSERT_TRUE(run_until([this] { return saw("event=gateway.reloaded"); }));
+    // A reload that fails keeps the running configuration, and the gateway keeps serving.
+    fedgw::test::write_file(config, "[gateway]\nlisten = 5\n");
+    uv_process_kill(&process_, SIGHUP);
+    ASSERT_TRUE(run_until([this] { return saw("event=gateway.reload_failed"); }));
+    EXPECT_TRUE(link_->is_up());
     uv_process_kill(&process_, SIGTERM);
     ASSERT_TRUE(run_until([this] { return !running_ && pipes_open_ == 0; }, 10000));
     EXPECT_EQ(exit_status_, 0);

@@ -126,9 +126,49 @@ TEST_F(GatewayLoopTest, NoXmppAccessRefusedBothWays) {
     const Element* c = error_condition(*proxy.stanzas[0]);
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->name(), "forbidden");
+    ASSERT_TRUE(proxy.client
+                    ->send_stanza(from_partner("<presence from='romeo@partner.test' "
+                                               "to='bob@sip.test' type='subscribe'/>",
+                                               "public-unverified"))
+                    .has_value());
+    ASSERT_TRUE(run_until([&] { return proxy.stanzas.size() >= 2; }));
+    EXPECT_EQ(proxy.stanzas[1]->name(), "presence");
+    EXPECT_EQ(proxy.stanzas[1]->attr_or("type", ""), "error");
+    const Element* pc = error_condition(*proxy.stanzas[1]);
+    ASSERT_NE(pc, nullptr);
+    EXPECT_EQ(pc->name(), "forbidden");
     auto a = send_and_wait(sip_message("sip:bob@sip.test", "sip:romeo@partner.test", "hi"));
     EXPECT_EQ(a->status, 403);
     EXPECT_TRUE(received_.empty()) << "nothing reached the SIP platform";
+}
+
+TEST_F(GatewayLoopTest, BodiesAreLoggedOnlyWhenTheRegistrySaysSo) {
+    ASSERT_TRUE(store_->set_setting("log_message_bodies", "on").has_value());
+    start_gateway();
+    ProxyEnd& proxy = start_proxy();
+    ASSERT_TRUE(proxy.client->send_stanza(from_partner(kChat)).has_value());
+    ASSERT_TRUE(run_until([&] { return logged("gateway.message_delivered"); }));
+    EXPECT_TRUE(logged("gateway.message_to_sip"));
+    bool body_seen = false;
+    for (const auto& l : log_lines_)
+        if (l.find("Wherefore art thou?") != std::string::npos) body_seen = true;
+    EXPECT_TRUE(body_seen);
+}
+
+TEST_F(GatewayLoopTest, ErrorsFromXmppAreNeverTurnedIntoMessages) {
+    start_gateway();
+    ProxyEnd& proxy = start_proxy();
+    ASSERT_TRUE(proxy.client
+                    ->send_stanza(
+                        from_partner("<message from='romeo@partner.test' to='juliet@sip.test' "
+                                     "type='error' id='e1'><body>x</body><error type='cancel'>"
+                                     "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                                     "</error></message>"))
+                    .has_value());
+    ASSERT_TRUE(run_until([&] { return logged("gateway.xmpp_error_not_relayed"); }));
+    run_for(50);
+    EXPECT_TRUE(received_.empty());
+    EXPECT_TRUE(proxy.stanzas.empty()) << "an error is never answered";
 }
 
 TEST_F(GatewayLoopTest, NotOurDomainIsBounced) {

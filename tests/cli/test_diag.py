@@ -206,6 +206,16 @@ class Diag(CliTestCase):
         only = self.assertExit(self.diag(config, "--no-dns", "--service", "gateway"), OK)
         self.assertNotIn("fedgw-proxy:", only.out)
 
+    def test_ipv6_listener(self):
+        s, port = tcp_listener("::1")
+        self.addCleanup(s.close)
+        self.serve(self.proxy_sock, proxy_status(port))
+        config = self.config(proxy_port=port)
+        config.write_text(config.read_text().replace(f'"127.0.0.1:{port}"', f'"[::1]:{port}"'))
+        r = self.assertExit(self.diag(config, "--no-dns"), OK)
+        self.assertRegex(r.out, rf"tcp6\s+\[::1\]:{port}\s+\*\s+LISTEN\s+{os.getpid()}/")
+        self.assertIn(f"ok    2. fedgw-proxy listens on [::1]:{port}: [::1]:{port} LISTEN", r.out)
+
     # ---- one step fails ---------------------------------------------------------------------------
 
     def test_link_down(self):

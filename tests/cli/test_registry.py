@@ -145,6 +145,14 @@ class Partners(CliTestCase):
         self.assertEqual([p["domain"] for p in j], ["a.test", "b.test"])
         self.assertEqual(j[0]["additional_domains"], ["x.a.test"])
 
+    def test_repeatable_options_take_one_value_each(self):
+        self.assertExit(self.ctl("partner", "add", "--domain", "x.p.test", "--domain", "y.p.test",
+                                 "p.test"), OK)
+        self.assertEqual(self.ctl("--json", "partner", "show", "p.test").json()
+                         ["additional_domains"], ["x.p.test", "y.p.test"])
+        self.assertExit(self.ctl("partner", "add", "--domain", "a.q.test", "b.q.test", "q.test"),
+                        USAGE)
+
     def test_defaults(self):
         self.assertExit(self.ctl("partner", "add", "d.test"), OK)
         p = self.ctl("--json", "partner", "show", "d.test").json()

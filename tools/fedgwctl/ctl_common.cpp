@@ -13,7 +13,9 @@
 namespace fedgw::ctl {
 
 std::string_view exit_code_help() {
-    return "Exit status:\n"
+    return "Global options go before or after the command: -c/--config FILE, --db PATH, "
+           "--json.\n\n"
+           "Exit status:\n"
            "  0  done; every check passed\n"
            "  1  refused: the registry refused the value (the reason is printed), or a check\n"
            "     found a problem\n"

@@ -234,6 +234,7 @@ Check dns_check(const std::string& domain, const ProxyConfig& pc, BlockingResolv
                        "'s own A/AAAA on 5269, which usually is a web server";
             k.fix = publish;
         } else {
+            k.unreachable = records.error().is_transient();
             k.detail = "lookup failed: " + records.error().describe() + " (DNS " +
                        resolver.servers_text() + ")";
             k.fix = "check the DNS servers ([proxy] dns_servers or --dns-server) and that " + name +

@@ -69,10 +69,12 @@ void add_partner_settings(CLI::App* sub, PartnerOptions& po, bool is_set) {
     sub->add_option("--domain,--add-domain", po.add_domains,
                     "an additional domain of this partner (e.g. its conference service); "
                     "repeatable")
+        ->allow_extra_args(false)
         ->type_name("DOMAIN");
     if (is_set)
         sub->add_option("--remove-domain", po.remove_domains,
                         "drop an additional domain; repeatable")
+            ->allow_extra_args(false)
             ->type_name("DOMAIN");
 }
 
@@ -200,6 +202,7 @@ int main(int argc, char** argv) {
     d->add_flag_callback(
         "--no-dns", [&] { dopt.dns = false; }, "skip the DNS SRV check");
     d->add_option("--dns-server", dopt.dns_servers, "DNS server, IP[:PORT]; repeatable")
+        ->allow_extra_args(false)
         ->type_name("ADDR");
     d->add_option("--timeout", dopt.timeout_ms, "per control socket and DNS query, in ms")
         ->capture_default_str();
@@ -216,6 +219,7 @@ int main(int argc, char** argv) {
     cd->add_option("--dns-server", dns_servers,
                    "DNS server, IP[:PORT]; repeatable (default: [proxy] dns_servers, else the "
                    "system resolver)")
+        ->allow_extra_args(false)
         ->type_name("ADDR");
     cd->add_option("--route", route, "resolve this static route instead of SRV")
         ->type_name("HOST[:PORT]");
@@ -229,7 +233,9 @@ int main(int argc, char** argv) {
     auto* cc = app.add_subcommand(
         "check-cert", "names a certificate covers (DNS-ID, SRV-ID, XmppAddr), chain, days left");
     cc->add_option("file", cert_file, "PEM file: the leaf first, then intermediates")->required();
-    cc->add_option("--name", names, "a domain it must cover; repeatable")->type_name("DOMAIN");
+    cc->add_option("--name", names, "a domain it must cover; repeatable")
+        ->allow_extra_args(false)
+        ->type_name("DOMAIN");
     cc->add_option("--ca", ca_file, "verify the chain against these CA certificates (PEM)")
         ->type_name("FILE");
     cc->add_option("--warn-days", warn_days, "fail when fewer days are left")

@@ -135,11 +135,13 @@ class Ca:
 class FakeService:
     """Listens on a UNIX socket and answers every connection with `reply` (a dict, dumped as
     one JSON line), or behaves badly: reply="hang" reads the request and never answers,
-    reply="close" closes without answering. Requests are kept in `requests`."""
+    reply="close" closes without answering. keep_open=True answers but leaves the connection
+    open (a server that forgets to close). Requests are kept in `requests`."""
 
-    def __init__(self, path, reply):
+    def __init__(self, path, reply, keep_open=False):
         self.path = str(path)
         self.reply = reply
+        self.keep_open = keep_open
         self.requests = []
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(self.path)
@@ -178,6 +180,9 @@ class FakeService:
                 continue
             if self.reply != "close":
                 conn.sendall((json.dumps(self.reply) + "\n").encode())
+            if self.keep_open:
+                self._held.append(conn)
+                continue
             conn.close()
 
     def stop(self):

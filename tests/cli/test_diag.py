@@ -93,8 +93,8 @@ class Diag(CliTestCase):
         self.addCleanup(s.close)
         return port
 
-    def serve(self, path, reply):
-        svc = FakeService(path, reply)
+    def serve(self, path, reply, **kw):
+        svc = FakeService(path, reply, **kw)
         self.addCleanup(svc.stop)
         return svc
 
@@ -140,6 +140,19 @@ class Diag(CliTestCase):
                      "--timeout", "300")
         self.assertExit(r, UNREACHABLE, out="fedgw-proxy does not answer")
         self.assertIn("no complete answer within 300 ms", r.out)
+
+    def test_service_that_answers_but_does_not_close(self):
+        port = self.listen()
+        self.serve(self.proxy_sock, proxy_status(port), keep_open=True)
+        r = fedgwctl("--config", self.config(proxy_port=port), "diag", "--no-dns",
+                     "--timeout", "300")
+        self.assertExit(r, OK, out="ok    1. fedgw-proxy running")
+
+    def test_service_closes_without_answering(self):
+        self.serve(self.proxy_sock, "close")
+        r = self.assertExit(self.diag(self.config(proxy_port=self.listen()), "--no-dns"),
+                            UNREACHABLE)
+        self.assertIn("closed without answering", r.out)
 
     def test_service_answers_an_error(self):
         self.serve(self.proxy_sock, {"error": "unknown command \"status\""})
@@ -313,6 +326,47 @@ class Diag(CliTestCase):
         # --dns-server overrides the configuration's servers.
         r = self.assertExit(self.diag(self.config(proxy_port=port, dns=dns.server),
                                       "--dns-server", right.server), OK)
+
+    def test_stream_with_a_blocked_partner(self):
+        self.assertExit(self.ctl("partner", "add", "partner.test"), OK)
+        port = self.listen()
+        self.serve(self.proxy_sock, proxy_status(port))
+        config = self.config(proxy_port=port)
+        # other.test is no partner, and the federation mode is allow-list: no stream may exist.
+        r = self.assertExit(self.diag(config, "--no-dns"), REFUSED)
+        self.assertIn("partners the registry refuses: other.test (not-in-allow-list)", r.out)
+        self.assertExit(self.ctl("partner", "add", "other.test"), OK)
+        r = self.assertExit(self.diag(config, "--no-dns"), OK)
+        self.assertRegex(r.out, r"ok    4. fedgw-proxy enforces the registry: registry revision")
+        # Blocked while its stream is live: until the proxy applies it, diag says so.
+        self.assertExit(self.ctl("blocked", "add", "partner.test"), OK)
+        r = self.assertExit(self.diag(config, "--no-dns"), REFUSED)
+        self.assertIn("FAIL  4. fedgw-proxy enforces the registry: streams still open with "
+                      "partners the registry refuses: partner.test (blocked)", r.out)
+        self.assertNotIn("other.test (", r.out)
+        self.assertExit(self.ctl("settings", "set", "federation_mode", "discover"), OK)
+        self.assertExit(self.ctl("partner", "set", "partner.test", "--enabled", "off"), OK)
+        self.assertExit(self.ctl("blocked", "remove", "partner.test"), OK)
+        r = self.assertExit(self.diag(config, "--no-dns"), REFUSED)
+        self.assertIn("partner.test (partner-disabled)", r.out)
+
+    def test_gateway_behind_the_registry(self):
+        self.assertExit(self.ctl("partner", "add", "partner.test"), OK)
+        port = self.listen()
+        status = gateway_status(port)
+        status["registry"]["version"] = 1
+        self.serve(self.gateway_sock, status)
+        r = self.assertExit(self.diag(self.config(gateway_port=port)), OK)
+        self.assertRegex(r.out, r"WARN  4. fedgw-gateway enforces the registry: it runs on registry "
+                                r"revision 1, the file is at \d+")
+
+    def test_control_socket_open_to_others(self):
+        port = self.listen()
+        self.serve(self.proxy_sock, proxy_status(port))
+        os.chmod(self.proxy_sock, 0o666)
+        r = self.assertExit(self.diag(self.config(proxy_port=port), "--no-dns"), OK)
+        self.assertIn("WARN  1. fedgw-proxy running", r.out)
+        self.assertIn("is open to group or others (mode 0666)", r.out)
 
     # ---- configuration problems ------------------------------------------------------------
 

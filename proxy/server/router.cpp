@@ -396,11 +396,11 @@ std::optional<std::string> Router::no_longer_allowed(S2sConnection& c) const {
             continue;
         }
         log::warn("s2s.refused", {{"conn", c.id()},
-                                  {"direction", name(c.direction())},
                                   {"domain", d.domain},
                                   {"rule", rule},
                                   {"detail", detail},
-                                  {"when", "registry change"}});
+                                  {"when", "registry change"},
+                                  {"direction", name(c.direction())}});
         if (!detail.empty()) rule += ": " + detail;
         return d.domain + " is no longer admitted (" + rule + ")";
     }

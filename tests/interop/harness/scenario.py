@@ -38,10 +38,12 @@ from .ca import Ca
 from .dns import Dnsmasq
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
 from .fedgw import FedgwProxy, LinkEndpoint
+from .gateway import FedgwGateway
 from .kamailio import Kamailio
 from .mountns import PrivateDns
 from .process import ManagedProcess, sweep_stale_workdirs
 from .prosody import Prosody
+from .registry import Registry
 from .sip import SipEndpoint
 from .sipp import SipUser
 from .xmlmatch import MatcherLike
@@ -232,6 +234,17 @@ class Scenario:
         proxy = FedgwProxy(self.workdir, self.build_dir, **kwargs)
         self.servers.append(proxy)
         return proxy
+
+    def fedgw_gateway(self, **kwargs: Any) -> FedgwGateway:
+        """fedgw-gateway from the build dir (see gateway.py); a missing binary FAILS here."""
+        gw = FedgwGateway(self.workdir, self.build_dir, **kwargs)
+        self.servers.append(gw)
+        return gw
+
+    def registry(self, name: str = "registry") -> Registry:
+        """A new registry file NAME.sqlite in the work dir, with the repository's schema
+        (see registry.py)."""
+        return Registry(self.workdir / f"{name}.sqlite", self.source_dir / "schema")
 
     def private_dns(self, dns: Dnsmasq, hosts: dict[str, str] | None = None) -> PrivateDns:
         return PrivateDns(self.workdir, dns, hosts)

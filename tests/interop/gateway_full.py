@@ -365,7 +365,7 @@ def registry_sync(sc: Scenario) -> None:
                                   f"both partners (/{want}/) within 10 s\nsaw:\n"
                                   + "\n".join(lines))
             time.sleep(0.1)
-        check(s.proxy.process.pid == state["proxy_pid"] and s.proxy.is_running(),
+        check(s.proxy.process.pid == state["proxy_pid"] and s.proxy.process.is_running(),
               "the same proxy process (no restart)", s.proxy.process.pid)
         check(s.gateway.process.pid == state["gateway_pid"] and len(s.gateway.runs) == 1,
               "the same gateway process (no restart)", s.gateway.process.pid)

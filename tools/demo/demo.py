@@ -35,6 +35,7 @@ sys.path.insert(0, str(SOURCE_DIR / "tests" / "interop"))
 from harness import (HarnessError, Scenario, ScenarioTimeout, SipMessage,  # noqa: E402
                      StepFailure, Terminated, parse_pidf, pidf_activities, pidf_document)
 from harness.process import sweep_stale_workdirs  # noqa: E402
+from harness.sip import name_addr_uri  # noqa: E402
 from harness.scenario import WORKDIR_PREFIX, machine_lock  # noqa: E402
 from harness.stack import (GATEWAY_IP, KAMAILIO_IP, LINK_PORT, PARTNER,  # noqa: E402
                            PARTNER_IP, PROXY_IP, SIP_DOMAIN, USERS_IP, FullStack,
@@ -102,7 +103,7 @@ class Demo:
         if len(got) != 1 or got[0].text.rstrip("\r\n") != body:
             fail(f"one MESSAGE {body!r} at bob's phone",
                  [(m.summary(), m.text) for m in got])
-        say("sip", f"{BOB} received MESSAGE from {got[0].header('From')}: "
+        say("sip", f"{BOB} received MESSAGE from {name_addr_uri(got[0].require('From'))}: "
                    f"{got[0].text.rstrip()}")
 
     def message_to_xmpp(self, body: str) -> None:
@@ -320,6 +321,7 @@ def run(build_dir: Path, keep: bool) -> bool:
                 print("\n[demo] stopping", flush=True)
         except BaseException as e:  # noqa: BLE001 - report it, then stop everything
             signal.alarm(0)
+            sc.keep = True  # the logs and configs stay for a look, until the next run
             print(f"\n[demo] FAILED at step: {current}", flush=True)
             if isinstance(e, (StepFailure, HarnessError, ScenarioTimeout)):
                 print(sc.failure_report(e), flush=True)
@@ -330,7 +332,10 @@ def run(build_dir: Path, keep: bool) -> bool:
         finally:
             signal.alarm(0)
             sc.cleanup()
-        print(f"[demo] stopped everything it started; {'PASS' if ok else 'FAIL'}", flush=True)
+            # A failed run's dir stays for a look, unmarked: the next run's sweep removes it.
+            (sc.workdir / "kept").unlink(missing_ok=True)
+        print(f"[demo] stopped everything it started; {'PASS' if ok else 'FAIL'}"
+              + ("" if ok else f" (logs kept in {sc.workdir})"), flush=True)
         return ok
 
 

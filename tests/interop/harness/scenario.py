@@ -81,7 +81,8 @@ class Expect:
     save: str | None = None
 
     def describe(self) -> str:
-        what = self.description or (self.spec if isinstance(self.spec, str) else "a stanza")
+        what = self.description or (self.spec if isinstance(self.spec, str)
+                                    else getattr(self.spec, "description", "a stanza"))
         return f"{self.actor} expects {what}"
 
 
@@ -93,7 +94,8 @@ class ExpectNothing:
     description: str | None = None
 
     def describe(self) -> str:
-        what = self.description or (self.spec if isinstance(self.spec, str) else "any stanza")
+        what = self.description or (self.spec if isinstance(self.spec, str)
+                                    else getattr(self.spec, "description", "any stanza"))
         return f"{self.actor} expects no {what} for {self.within:.1f} s"
 
 

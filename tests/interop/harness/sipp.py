@@ -103,22 +103,34 @@ _OK_TO_LAST = """    <![CDATA[
     ]]>"""
 
 
+MAX_NOTIFIES_PER_STAGE = 16
+
+
 def _stages_xml(stages: list[str]) -> str:
-    """The stage loops of watch.xml: for stage i, answer NOTIFYs until one matches stages[i]
-    (sipp's regexp variable stageI is set once a NOTIFY matched). Stage 1 may already have
-    been matched by the first NOTIFY."""
+    """The stages of watch.xml. Stage i receives NOTIFYs and answers each (sipp's regexp
+    variable stageI is set once one matched stages[i]); the answer to the matching one jumps
+    to stageI_done. Unrolled, at most MAX_NOTIFIES_PER_STAGE NOTIFYs, then a receive that
+    nothing matches fails the call. Stage 1 starts by answering the NOTIFY that came after
+    the SUBSCRIBE's response (label stage1_answer), which may already have matched."""
     out = []
+
+    def recv(var: str, rx: str) -> str:
+        return (f'  <recv request="NOTIFY">\n    <action>\n'
+                f'      <ereg regexp="{_attr(rx)}" search_in="msg" check_it="false" '
+                f'assign_to="{var}"/>\n    </action>\n  </recv>')
+
+    def answer(var: str) -> str:
+        return f'  <send test="{var}" next="{var}_done">\n{_OK_TO_LAST}\n  </send>'
+
     for i, rx in enumerate(stages, 1):
-        var, wait, done = f"stage{i}", f"stage{i}_wait", f"stage{i}_done"
-        out.append(f'  <label id="{wait}"/>')
-        if i == 1:
-            out.append(f'  <nop test="{var}" next="{done}"/>')
-        out.append(f'  <recv request="NOTIFY">\n    <action>\n'
-                   f'      <ereg regexp="{_attr(rx)}" search_in="msg" check_it="false" '
-                   f'assign_to="{var}"/>\n    </action>\n  </recv>')
-        out.append(f'  <send test="{var}" next="{done}">\n{_OK_TO_LAST}\n  </send>')
-        out.append(f'  <nop next="{wait}"/>')
-        out.append(f'  <label id="{done}"/>')
+        var = f"stage{i}"
+        for n in range(MAX_NOTIFIES_PER_STAGE):
+            out.append(recv(var, rx))
+            if i == 1 and n == 0:
+                out.append('  <label id="stage1_answer"/>')
+            out.append(answer(var))
+        out.append(f'  <recv request="NO_NOTIFY_MATCHED_STAGE_{i}"/>')
+        out.append(f'  <label id="{var}_done"/>')
     return "\n".join(out)
 
 

@@ -116,9 +116,15 @@ class FullStack:
 
     def xmpp_client(self, name: str, user: str | None = None, *, stranger: bool = False,
                     **kwargs: Any) -> Any:
+        """A logged-in client that has fetched its roster, as real clients do: Prosody
+        delivers presence subscription answers (subscribed, unsubscribed) only to such
+        "interested" resources (RFC 6121 §2.1.6, mod_presence send_to_interested_resources)."""
         server = self.stranger if stranger else self.prosody
         assert server is not None, "no stranger.test server in this stack"
-        return self.sc.client(name, server, user or name, **kwargs)
+        client = self.sc.client(name, server, user or name, **kwargs)
+        client.send("<iq type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
+        client.expect("<iq type='result' id='roster-1'/>", 10)
+        return client
 
     def sip_user(self, name: str) -> SipUser:
         """name@sip.test played by sipp from USERS_IP (its own contact port)."""

@@ -31,6 +31,9 @@ Modules
               the example (Prosody + fedgw-proxy + fedgw-gateway + Kamailio + sipp).
   registry.py Registry: a registry SQLite file from schema/*.sql, written as fedgwctl would
               (partners, settings, per-user access); sc.registry(name) makes one.
+  stack.py    FullStack: the whole path (Prosody for partner.test, fedgw-proxy, fedgw-gateway,
+              Kamailio for sip.test, sipp users), shared by gateway_full.py and the demo
+              (tools/demo/demo.py); presence_from() and error_message() matchers.
   mountns.py  PrivateDns: run a program (fedgw) in a mount namespace seeing the test DNS
               through bind-mounted resolv.conf and hosts (root only).
   process.py  ManagedProcess: start, wait for a port or a log line, SIGTERM then SIGKILL.

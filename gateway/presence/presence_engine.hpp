@@ -23,6 +23,7 @@
 
 #include <uv.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,12 +43,13 @@ namespace fedgw::gateway {
 struct PresenceOptions {
     std::string registry_path;               // SQLite file holding the subscriptions table
     std::vector<std::string> sip_domains;    // the domains the gateway fronts
-    sip::SipTransportAddr next_hop;          // where SUBSCRIBE and NOTIFY go (the SIP platform)
+    SipTransportAddr next_hop;               // where SUBSCRIBE and NOTIFY go (the SIP platform)
     std::uint32_t requested_expires = 28800; // registry setting sip_subscription_refresh_s
     double refresh_fraction = 0.5;           // [gateway.timers] refresh_fraction
     std::uint32_t max_watcher_expires = 3600;
     std::uint32_t retry_base_s = 30;         // back-off after a transient SIP failure
     std::uint32_t retry_max_s = 1800;
+    std::size_t max_pairs = 100000;          // pairs kept; beyond it new ones are refused
 };
 
 // What the engine needs from the rest of the gateway.

@@ -4,6 +4,11 @@
 //
 // Pure: strings and Jids in, strings and Jids out.
 //
+// Provenance: the RFC 7247 rows and section numbers here are as recalled; its text could not
+// be fetched with the tools available when they were checked (issue 4). The unit tests tag
+// every expected value [RFC text], [recalled] or [ours] (tests/unit/translate/
+// translate_test_support.hpp).
+//
 // XMPP -> SIP (jid_to_sip):
 //   - domainpart -> host in its A-label form. RFC 3261 §25.1 allows only LDH host names (and IP
 //     literals) in a SIP URI, so an internationalised domain must travel as A-labels (RFC 5891);

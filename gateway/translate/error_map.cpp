@@ -12,25 +12,25 @@ namespace {
 
 using C = StanzaCondition;
 
-// RFC 7247 §7.2 (SIP response code -> XMPP error condition).
+// RFC 7247 §7.2 (SIP response code -> XMPP error condition), as recalled: see the header.
 constexpr std::array<std::pair<int, C>, 42> kSipToXmpp{{
     {300, C::Redirect},               // Multiple Choices
     {301, C::Gone},                   // Moved Permanently
     {302, C::Redirect},               // Moved Temporarily
     {305, C::Redirect},               // Use Proxy
-    {380, C::NotAcceptable},          // Alternative Service
+    {380, C::NotAcceptable},          // Alternative Service (doubtful: or redirect)
     {400, C::BadRequest},             // Bad Request
     {401, C::NotAuthorized},          // Unauthorized
     {402, C::BadRequest},             // Payment Required: RFC 6120 dropped payment-required
     {403, C::Forbidden},              // Forbidden
     {404, C::ItemNotFound},           // Not Found
-    {405, C::NotAllowed},             // Method Not Allowed
+    {405, C::NotAllowed},             // Method Not Allowed (doubtful: or feature-not-impl.)
     {406, C::NotAcceptable},          // Not Acceptable
-    {407, C::RegistrationRequired},   // Proxy Authentication Required
+    {407, C::RegistrationRequired},   // Proxy Authentication Required (doubtful)
     {408, C::RemoteServerTimeout},    // Request Timeout
     {410, C::Gone},                   // Gone
-    {413, C::BadRequest},             // Request Entity Too Large
-    {414, C::BadRequest},             // Request-URI Too Long
+    {413, C::BadRequest},             // Request Entity Too Large (doubtful)
+    {414, C::BadRequest},             // Request-URI Too Long (doubtful)
     {415, C::BadRequest},             // Unsupported Media Type
     {416, C::BadRequest},             // Unsupported URI Scheme
     {420, C::BadRequest},             // Bad Extension
@@ -40,7 +40,7 @@ constexpr std::array<std::pair<int, C>, 42> kSipToXmpp{{
     {481, C::ItemNotFound},           // Call/Transaction Does Not Exist
     {482, C::NotAcceptable},          // Loop Detected
     {483, C::NotAcceptable},          // Too Many Hops
-    {484, C::JidMalformed},           // Address Incomplete
+    {484, C::JidMalformed},           // Address Incomplete (doubtful: or item-not-found)
     {485, C::ItemNotFound},           // Ambiguous
     {486, C::RecipientUnavailable},   // Busy Here
     {488, C::NotAcceptable},          // Not Acceptable Here
@@ -51,19 +51,19 @@ constexpr std::array<std::pair<int, C>, 42> kSipToXmpp{{
     {503, C::ServiceUnavailable},     // Service Unavailable
     {504, C::RemoteServerTimeout},    // Server Time-out
     {505, C::NotAcceptable},          // Version Not Supported
-    {513, C::BadRequest},             // Message Too Large
+    {513, C::BadRequest},             // Message Too Large (doubtful)
     {600, C::ServiceUnavailable},     // Busy Everywhere
     {603, C::ServiceUnavailable},     // Decline
     {604, C::ItemNotFound},           // Does Not Exist Anywhere
     {606, C::NotAcceptable},          // Not Acceptable
 }};
 
-// RFC 7247 §7.1 (XMPP error condition -> SIP response code), with the two deviations of the
-// header marked.
+// RFC 7247 §7.1 (XMPP error condition -> SIP response code), as recalled, with the two
+// deviations of the header marked.
 constexpr std::array<std::pair<C, int>, 22> kXmppToSip{{
     {C::BadRequest, 400},
     {C::Conflict, 400},
-    {C::FeatureNotImplemented, 501},
+    {C::FeatureNotImplemented, 501},  // doubtful: or 405 (RFC 3261 §21.5.2 fits 501)
     {C::Forbidden, 403},
     {C::Gone, 410},
     {C::InternalServerError, 500},
@@ -71,7 +71,7 @@ constexpr std::array<std::pair<C, int>, 22> kXmppToSip{{
     {C::JidMalformed, 400},
     {C::NotAcceptable, 406},
     {C::NotAllowed, 405},     // + Allow (RFC 3261 §21.4.6)
-    {C::NotAuthorized, 403},  // DEVIATION: RFC 7247 gives 401, which needs a challenge
+    {C::NotAuthorized, 403},  // DEVIATION: RFC 7247 gives 401; RFC 3261 §22.2 needs a challenge
     {C::PolicyViolation, 403},
     {C::RecipientUnavailable, 480},
     {C::Redirect, 302},

@@ -6,6 +6,11 @@
 // gateway builds the SIP request with gateway/sip's builders (to_request_spec() fills the
 // spec) and sends the XMPP stanza over the link.
 //
+// Provenance: the RFC 7572 rows and section numbers here are as recalled; its text could not
+// be fetched with the tools available when they were checked (issue 4). The unit tests tag
+// every expected value [RFC text], [recalled] or [ours] (tests/unit/translate/
+// translate_test_support.hpp).
+//
 // XMPP -> SIP (plan_sip_message), the RFC 7572 §4 table:
 //   <body/> -> MESSAGE body, text/plain;charset=UTF-8 | to -> Request-URI and To | from -> From
 //   <subject/> -> Subject header | <thread/> -> Call-ID | xml:lang -> Content-Language

@@ -4,6 +4,11 @@
 //
 // Pure.
 //
+// Provenance: the RFC 7248 rows and section numbers here are as recalled; its text could not
+// be fetched with the tools available when they were checked (issue 4). The unit tests tag
+// every expected value [RFC text], [recalled] or [ours] (tests/unit/translate/
+// translate_test_support.hpp).
+//
 // XMPP -> PIDF (pidf_for_presence), RFC 7248 §5.2:
 //   available (no type) -> <basic>open</basic>; type=unavailable -> <basic>closed</basic>;
 //   from -> entity (the mapped SIP URI); the resource -> tuple id (tuple_id_for());

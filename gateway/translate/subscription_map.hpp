@@ -7,6 +7,11 @@
 // Pure: no clock (delays are returned in seconds, the caller arms timers), no storage (the
 // caller keeps PairState and the last presence per pair, and survives restarts with them).
 //
+// Provenance: the RFC 7248 rows and section numbers here are as recalled; its text could not
+// be fetched with the tools available when they were checked (issue 4). The unit tests tag
+// every expected value [RFC text], [recalled] or [ours] (tests/unit/translate/
+// translate_test_support.hpp).
+//
 // Two directions per pair, kept apart:
 //   outbound: U watches S. The gateway is the SIP subscriber: SUBSCRIBE to S (Event: presence,
 //     Accept: application/pidf+xml) for the configured lifetime (8 h by default), refreshed

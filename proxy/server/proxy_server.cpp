@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "common/log/log.hpp"
+#include "proxy/server/status_helpers.hpp"
 
 namespace fedgw::proxy {
 namespace {
@@ -40,7 +41,10 @@ Result<void, std::string> ProxyServer::build_tls(const ProxyConfig& pc) {
     // One server context per domain, presenting that domain's certificate unless the peer's
     // SNI names another of ours: peers that send no SNI (Prosody 0.12 on s2s STARTTLS) get the
     // certificate of the domain their stream header asked for.
+    // The server contexts accept ALPN "xmpp-server" for XEP-0368 direct TLS; a client that
+    // offers none (STARTTLS) is not affected.
     std::map<std::string, std::unique_ptr<TlsContext>> servers;
+    std::map<std::string, std::int64_t> not_after;
     for (const auto& d : pc.domains) {
         TlsContextOptions so;
         so.role = TlsRole::Server;
@@ -48,11 +52,13 @@ Result<void, std::string> ProxyServer::build_tls(const ProxyConfig& pc) {
             so.domains.push_back({other.name, {other.cert, other.key}});
         so.credentials = {d.cert, d.key};
         so.ca_file = pc.trust_file;
+        so.alpn = {kXmppServerAlpn};
         auto server = TlsContext::create(so);
         if (!server) return Unexpected("TLS for " + d.name + ": " + server.error().describe());
         servers[d.name] = std::make_unique<TlsContext>(std::move(*server));
+        if (auto t = certificate_expiry(d.cert)) not_after[d.name] = *t;
     }
-    std::map<std::string, std::unique_ptr<TlsContext>> clients;
+    std::map<std::string, std::unique_ptr<TlsContext>> clients, direct;
     for (const auto& d : pc.domains) {
         TlsContextOptions co;
         co.role = TlsRole::Client;
@@ -61,14 +67,21 @@ Result<void, std::string> ProxyServer::build_tls(const ProxyConfig& pc) {
         auto c = TlsContext::create(co);
         if (!c) return Unexpected("TLS client for " + d.name + ": " + c.error().describe());
         clients[d.name] = std::make_unique<TlsContext>(std::move(*c));
+        co.alpn = {kXmppServerAlpn};
+        auto dc = TlsContext::create(co);
+        if (!dc) return Unexpected("TLS client for " + d.name + ": " + dc.error().describe());
+        direct[d.name] = std::make_unique<TlsContext>(std::move(*dc));
     }
     server_tls_ = std::move(servers);
     client_tls_ = std::move(clients);
+    client_direct_tls_ = std::move(direct);
+    cert_not_after_ = std::move(not_after);
     return {};
 }
 
 Result<void, std::string> ProxyServer::init() {
     const ProxyConfig& pc = *config_.proxy;
+    started_ms_ = link_since_ms_ = uv_now(loop_);
 
     auto store = registry::RegistryStore::open(config_.registry.path);
     if (!store)
@@ -99,6 +112,8 @@ Result<void, std::string> ProxyServer::init() {
         opts.server_tls[name] = ctx.get();
     for (const auto& [name, ctx] : client_tls_)
         opts.client_tls[name] = ctx.get();
+    for (const auto& [name, ctx] : client_direct_tls_)
+        opts.client_direct_tls[name] = ctx.get();
     opts.resolver = resolver_.get();
     opts.connect_timeout_ms = static_cast<std::uint64_t>(pc.timers.connect.ms);
     opts.dialback_timeout_ms = static_cast<std::uint64_t>(pc.timers.dialback.ms);
@@ -113,9 +128,15 @@ Result<void, std::string> ProxyServer::init() {
     link::LinkClientOptions lo = link::client_options(gl, pc.timers);
     link::LinkClientCallbacks cb;
     // LinkClient logs link.up and link.down itself.
-    cb.on_up = [this](const link::Hello&) { router_->gateway_writable(); };
+    cb.on_up = [this](const link::Hello&) {
+        link_since_ms_ = uv_now(loop_);
+        router_->gateway_writable();
+    };
     // Stanzas held for credit cannot go now: bounce them and read from partners again.
-    cb.on_down = [this](const link::CloseReason&) { router_->gateway_writable(); };
+    cb.on_down = [this](const link::CloseReason&) {
+        link_since_ms_ = uv_now(loop_);
+        router_->gateway_writable();
+    };
     cb.on_stanza = [this](link::StanzaFrame f) {
         router_->from_gateway(std::move(f));
         link_->stanza_done(1);
@@ -127,9 +148,12 @@ Result<void, std::string> ProxyServer::init() {
     auto client = link::LinkClient::create(loop_, std::move(lo), std::move(cb));
     if (!client) return Unexpected("gateway link: " + client.error().describe());
     link_ = std::move(*client);
-    link_->start();
 
+    // The control socket before the listeners: a second fedgw-proxy learns that one is
+    // running from it ("another fedgw-proxy is running on ...") rather than from a busy port.
+    if (auto r = open_control(); !r) return r;
     if (auto r = listen_all(); !r) return r;
+    link_->start();
 
     for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
         auto* s = new uv_signal_t;
@@ -168,7 +192,8 @@ Result<void, std::string> ProxyServer::listen_all() {
         if (rc != 0)
             return Unexpected("cannot listen on " + hp.to_string() + ": " + uv_strerror(rc) +
                               (rc == UV_EADDRINUSE ? " (another process holds the port)" : ""));
-        log::info("proxy.listening", {{"address", hp.to_string()}});
+        listen_addresses_.push_back(bound_address(t, hp.to_string()));
+        log::info("proxy.listening", {{"address", listen_addresses_.back()}});
     }
     return {};
 }
@@ -237,7 +262,7 @@ void ProxyServer::reload() {
             m[name] = ctx.get();
         return m;
     };
-    router_->set_tls(views(server_tls_), views(client_tls_));
+    router_->set_tls(views(server_tls_), views(client_tls_), views(client_direct_tls_));
     log::info("proxy.reloaded", {{"config", config_path_},
                                  {"note",
                                   "certificates apply to new streams; listen addresses "
@@ -269,6 +294,7 @@ void ProxyServer::finish() {
     close_and_delete(grace_timer_);
     grace_timer_ = nullptr;
     if (link_) link_->close("the proxy is shutting down");
+    if (control_) control_->close();
     for (auto* s : signals_)
         close_and_delete(s);
     signals_.clear();

@@ -62,7 +62,11 @@ const TlsContext* Router::server_tls(std::string_view local_domain) const {
     return options_.server_tls.empty() ? nullptr : options_.server_tls.begin()->second;
 }
 
-const TlsContext* Router::client_tls(std::string_view local_domain) const {
+const TlsContext* Router::client_tls(std::string_view local_domain, bool direct_tls) const {
+    if (direct_tls) {
+        auto d = options_.client_direct_tls.find(std::string(local_domain));
+        if (d != options_.client_direct_tls.end()) return d->second;
+    }
     auto it = options_.client_tls.find(std::string(local_domain));
     return it == options_.client_tls.end() ? nullptr : it->second;
 }
@@ -94,14 +98,16 @@ StreamTimers Router::timers_for(const registry::Partner* p) const {
     StreamTimers t;
     t.establishment_ms = std::uint64_t{s.stream_establishment_timeout_s} * 1000;
     t.inactivity_ms = std::uint64_t{s.stream_inactivity_timeout_s} * 1000;
-    t.keepalive_ms = (p && !p->keepalive) ? 0 : std::uint64_t{s.keepalive_interval_s} * 1000;
+    t.keepalive_ms = std::uint64_t{s.keepalive_interval_s} * 1000;
     t.dialback_ms = options_.dialback_timeout_ms;
+    if (options_.stream_timers) t = *options_.stream_timers;
+    if (p && !p->keepalive) t.keepalive_ms = 0;
     return t;
 }
 
 // ---- inbound ------------------------------------------------------------------------------
 
-void Router::accept(uv_stream_t* listener) {
+void Router::accept(uv_stream_t* listener, bool direct_tls) {
     std::uint64_t id = next_id_++;
     auto conn = std::make_unique<S2sConnection>(loop_, *this, id, Direction::Inbound);
     if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(conn->tcp())) != 0) {
@@ -111,19 +117,42 @@ void Router::accept(uv_stream_t* listener) {
     }
     S2sConnection* c = conn.get();
     conns_.emplace(id, std::move(conn));
-    if (shutting_down_ || conns_.size() > policy_.settings.total_connection_limit) {
-        log::warn("s2s.limit",
-                  {{"conn", id},
-                   {"rule", shutting_down_ ? "shutting-down" : "total-connection-limit"},
-                   {"limit", policy_.settings.total_connection_limit}});
+    const TlsContext* tls = direct_tls ? server_tls("") : nullptr;
+    std::size_t live = 0;
+    for (const auto& [other_id, other] : conns_)
+        if (!other->is_closing()) ++live;
+    const bool over_limit = live > policy_.settings.total_connection_limit;
+    if (shutting_down_ || (direct_tls && !tls)) {
+        log::warn("s2s.refused_connection",
+                  {{"conn", id}, {"why", shutting_down_ ? "shutting down" : "no TLS context"}});
         c->shutdown();
         return;
     }
     InboundStream::Options o;
     o.rate.per_second = policy_.settings.stanza_rate_per_s;
+    o.direct_tls = direct_tls;
     auto core = std::make_unique<InboundStream>(
         *this, keys_, timers_for(nullptr), options_.limits, [this] { return new_stream_id(); }, o);
-    c->start_inbound(std::move(core));
+    if (over_limit) {
+        log::warn("s2s.limit", {{"conn", id},
+                                {"rule", "total-connection-limit"},
+                                {"limit", policy_.settings.total_connection_limit},
+                                {"remote_address", c->stats().remote_address}});
+        if (direct_tls) {
+            // No XML can be spoken before the TLS handshake: just close.
+            c->shutdown();
+            return;
+        }
+        // RFC 6120 §4.9.3.17: our header, the stream error, our close; nothing is read.
+        InboundStream* in = core.get();
+        c->start_inbound(std::move(core));
+        c->pause_reading();
+        in->close(StreamError{StreamCondition::ResourceConstraint,
+                              "too many server-to-server connections; try again later"});
+        c->pump();
+        return;
+    }
+    c->start_inbound(std::move(core), tls);
     if (inbound_paused_) c->pause_reading();
 }
 
@@ -137,7 +166,8 @@ void Router::deliver(std::uint64_t conn_id, DeliverStanza& d) {
     f.xml = serialize(*d.stanza, kNsServer);
     GatewaySend sent = options_.to_gateway ? options_.to_gateway(f) : GatewaySend::Down;
     if (sent == GatewaySend::Sent) return;
-    if (sent == GatewaySend::Full && waiting_.size() < options_.max_waiting_for_credit) {
+    const bool full = sent == GatewaySend::Full;
+    if (full && waiting_.size() < options_.max_waiting_for_credit) {
         // Backpressure: hold this one, stop reading partners until the gateway grants credit.
         waiting_.emplace_back(std::move(f), std::move(d.stanza));
         if (!inbound_paused_)
@@ -146,15 +176,19 @@ void Router::deliver(std::uint64_t conn_id, DeliverStanza& d) {
         pause_inbound(true);
         return;
     }
-    // RFC 6120 §8.3: the sender learns why; nothing is dropped silently.
+    // RFC 6120 §8.3: the sender learns why; nothing is dropped silently. A busy gateway is a
+    // temporary resource-constraint (type wait); a link that is down is service-unavailable.
     log::warn("proxy.gateway_unavailable",
               {{"conn", conn_id},
                {"from", d.from_domain},
                {"to", d.to_domain},
-               {"why", sent == GatewaySend::Full ? "no credit" : "link down"}});
+               {"why", full ? "no credit and the hold queue is full" : "link down"},
+               {"held", waiting_.size()}});
     bounce_to_partner(d.to_domain, d.from_domain, *d.stanza,
-                      StanzaError::of(StanzaCondition::ServiceUnavailable,
-                                      "the gateway to the SIP service is not reachable"));
+                      full ? StanzaError::of(StanzaCondition::ResourceConstraint,
+                                             "the gateway to the SIP service is busy")
+                           : StanzaError::of(StanzaCondition::ServiceUnavailable,
+                                             "the gateway to the SIP service is not reachable"));
 }
 
 void Router::pause_inbound(bool pause) {
@@ -210,26 +244,7 @@ void Router::on_stream_action(std::uint64_t conn_id, StreamAction& action) {
                                         {"local", a->local},
                                         {"remote", a->remote},
                                         {"method", link::auth_method_name(a->method)}});
-        if (c->direction() == Direction::Inbound) {
-            const auto* p = policy_.find_partner(a->remote);
-            std::uint32_t limit = (p && p->connection_limit)
-                                      ? p->connection_limit
-                                      : policy_.settings.partner_connection_limit;
-            std::uint32_t n = 0;
-            for (const auto& [id, other] : conns_)
-                if (other->direction() == Direction::Inbound &&
-                    other->remote_domain() == a->remote && !other->is_closing())
-                    ++n;
-            if (n > limit) {
-                log::warn("s2s.limit", {{"conn", conn_id},
-                                        {"remote", a->remote},
-                                        {"rule", "partner-connection-limit"},
-                                        {"limit", limit}});
-                c->inbound()->close(StreamError{StreamCondition::PolicyViolation,
-                                                "too many connections from " + a->remote});
-                c->pump();
-            }
-        }
+        if (c->direction() == Direction::Inbound) check_partner_limit(*c, a->remote);
     } else if (auto* ans = std::get_if<DialbackVerifyAnswer>(&action)) {
         auto it = routes_.find({ans->local, ans->remote});
         if (it == routes_.end()) return;
@@ -271,6 +286,34 @@ void Router::on_stream_action(std::uint64_t conn_id, StreamAction& action) {
     }
 }
 
+// The per-partner limit counts the partner's inbound connections together, whichever of its
+// domains (primary or additional) each one authenticated.
+void Router::check_partner_limit(S2sConnection& c, const std::string& remote) {
+    const auto* p = policy_.find_partner(remote);
+    std::uint32_t limit = (p && p->connection_limit) ? p->connection_limit
+                                                     : policy_.settings.partner_connection_limit;
+    std::uint32_t n = 0;
+    for (const auto& [id, other] : conns_) {
+        if (other->direction() != Direction::Inbound || other->is_closing() ||
+            other->remote_domain().empty())
+            continue;
+        bool same = p ? policy_.find_partner(other->remote_domain()) == p
+                      : other->remote_domain() == remote;
+        if (same) ++n;
+    }
+    if (n <= limit) return;
+    std::string partner = p ? p->domain : remote;
+    log::warn("s2s.limit", {{"conn", c.id()},
+                            {"remote", remote},
+                            {"partner", partner},
+                            {"rule", "partner-connection-limit"},
+                            {"limit", limit}});
+    c.inbound()->close(StreamError{
+        StreamCondition::PolicyViolation,
+        "too many connections from " + partner + " (limit " + std::to_string(limit) + ")"});
+    c.pump();
+}
+
 // ---- lifecycle ----------------------------------------------------------------------------
 
 void Router::on_backpressure(std::uint64_t conn_id, bool high) {
@@ -305,23 +348,63 @@ void Router::update_policy(registry::Policy policy) {
     log::info("registry.applied", {{"version", policy_.version},
                                    {"partners", policy_.partners.size()},
                                    {"blocked", policy_.blocked.size()}});
-    for (auto& [id, c] : conns_) {
-        if (c->is_closing() || c->remote_domain().empty()) continue;
-        auto adm = policy_.admit(c->remote_domain());
-        if (adm.admitted()) continue;
-        std::string rule(registry::name(*adm.refusal));
-        log::warn("s2s.refused", {{"conn", id},
-                                  {"domain", c->remote_domain()},
-                                  {"rule", rule},
-                                  {"detail", adm.detail},
-                                  {"when", "registry change"}});
-        if (!adm.detail.empty()) rule += ": " + adm.detail;
-        StreamError e{StreamCondition::PolicyViolation,
-                      c->remote_domain() + " is no longer admitted (" + rule + ")"};
+    std::vector<S2sConnection*> live;
+    for (auto& [id, c] : conns_)
+        if (!c->is_closing()) live.push_back(c.get());
+    for (S2sConnection* c : live) {
+        auto why = no_longer_allowed(*c);
+        if (!why) continue;
+        StreamError e{StreamCondition::PolicyViolation, *why};
         if (auto* in = c->inbound()) in->close(e);
         if (auto* out = c->outbound()) out->close(e);
         c->pump();
     }
+}
+
+// Why the current policy no longer allows this stream (logged as s2s.refused), if it does not.
+// Every remote domain the stream speaks for is checked: the dialled or authenticated one, the
+// stream header's 'from', and each authenticated pair (XEP-0220 §2.6 multiplexing).
+std::optional<std::string> Router::no_longer_allowed(S2sConnection& c) const {
+    struct Speaks {
+        std::string domain;
+        AuthMethod method = AuthMethod::None;
+    };
+    std::vector<Speaks> domains;
+    bool tls = false;
+    if (!c.remote_domain().empty()) domains.push_back({c.remote_domain()});
+    if (auto* in = c.inbound()) {
+        tls = in->is_tls();
+        if (!in->partner_domain().empty()) domains.push_back({std::string(in->partner_domain())});
+        for (const auto& pair : in->authenticated_pairs())
+            domains.push_back({pair.remote, pair.method});
+    }
+    if (auto* out = c.outbound()) {
+        tls = out->is_tls();
+        if (out->is_ready()) domains.push_back({out->remote_domain(), out->auth_method()});
+    }
+    for (const auto& d : domains) {
+        auto adm = policy_.admit(d.domain);
+        std::string rule, detail;
+        if (!adm.admitted()) {
+            rule = registry::name(*adm.refusal);
+            detail = adm.detail;
+        } else if (adm.partner->requires_tls() && !tls && d.method != AuthMethod::None) {
+            rule = "tls-required";
+        } else if (d.method == AuthMethod::Dialback && !adm.partner->allows_dialback()) {
+            rule = "dialback-not-allowed";
+        } else {
+            continue;
+        }
+        log::warn("s2s.refused", {{"conn", c.id()},
+                                  {"direction", name(c.direction())},
+                                  {"domain", d.domain},
+                                  {"rule", rule},
+                                  {"detail", detail},
+                                  {"when", "registry change"}});
+        if (!detail.empty()) rule += ": " + detail;
+        return d.domain + " is no longer admitted (" + rule + ")";
+    }
+    return std::nullopt;
 }
 
 void Router::shutdown(std::function<void()> done) {
@@ -347,8 +430,11 @@ void Router::shutdown(std::function<void()> done) {
 
 std::vector<ConnectionStats> Router::connections() const {
     std::vector<ConnectionStats> v;
-    for (const auto& [id, c] : conns_)
+    for (const auto& [id, c] : conns_) {
         v.push_back(c->stats());
+        for (const auto& [key, r] : routes_)
+            if (r.conn == id) v.back().queue = r.queue.size();
+    }
     return v;
 }
 

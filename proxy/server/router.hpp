@@ -46,6 +46,9 @@ struct RouterOptions {
     // STARTTLS, so the stream header's 'to' must pick the certificate.
     std::map<std::string, const TlsContext*> server_tls;
     std::map<std::string, const TlsContext*> client_tls;  // per local domain
+    // Per local domain, for XEP-0368 direct TLS: client contexts offering ALPN "xmpp-server".
+    // A domain without one uses its client_tls context (no ALPN).
+    std::map<std::string, const TlsContext*> client_direct_tls;
     dns::Resolver* resolver = nullptr;
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t dialback_timeout_ms = 30'000;
@@ -54,6 +57,10 @@ struct RouterOptions {
     // Sends a stanza to the gateway.
     std::function<GatewaySend(link::StanzaFrame&)> to_gateway;
     std::size_t max_waiting_for_credit = 256;  // stanzas held while the link has no credit
+    // Stream timers in milliseconds, replacing the registry's settings (which count whole
+    // seconds) so that loop tests need not wait seconds. A partner with keepalive off still
+    // gets none. Unset in production.
+    std::optional<StreamTimers> stream_timers;
 };
 
 struct RouteStats {
@@ -71,29 +78,39 @@ class Router : public ConnectionOwner, public StreamPolicy {
     Router(const Router&) = delete;
     Router& operator=(const Router&) = delete;
 
-    // A listener has a connection to accept.
-    void accept(uv_stream_t* listener);
+    // A listener has a connection to accept. `direct_tls`: the listener is an XEP-0368 port
+    // where TLS starts with the first byte. Beyond the total connection limit the stream is
+    // refused with resource-constraint.
+    void accept(uv_stream_t* listener, bool direct_tls = false);
     // A stanza from the gateway, for a partner.
     void from_gateway(link::StanzaFrame frame);
     // The link's state changed: it can take stanzas again (credit or reconnection), or it went
     // down. Held stanzas are sent, or bounced with service-unavailable while the link is down;
     // reading from partners resumes once none is held.
     void gateway_writable();
-    // A new policy snapshot: streams of partners no longer admitted are closed.
+    // A new policy snapshot: streams of partners no longer admitted (removed, disabled,
+    // blocked), and streams the partner's new settings forbid (TLS now required on a plain
+    // stream, dialback no longer allowed on a dialback stream), are closed with
+    // policy-violation and an s2s.refused log line.
     void update_policy(registry::Policy policy);
     const registry::Policy& policy() const { return policy_; }
     // SIGHUP: new certificates for streams that start TLS from now on.
     void set_tls(std::map<std::string, const TlsContext*> servers,
-                 std::map<std::string, const TlsContext*> clients) {
+                 std::map<std::string, const TlsContext*> clients,
+                 std::map<std::string, const TlsContext*> direct_clients = {}) {
         options_.server_tls = std::move(servers);
         options_.client_tls = std::move(clients);
+        options_.client_direct_tls = std::move(direct_clients);
     }
     // Closes every stream with system-shutdown and bounces what is queued; `done` runs once
     // every connection is gone.
     void shutdown(std::function<void()> done);
 
+    // Every connection, with the route's queue depth on outbound ones.
     std::vector<ConnectionStats> connections() const;
     std::vector<RouteStats> routes() const;
+    // Stanzas held for link credit right now.
+    std::size_t waiting_for_credit() const { return waiting_.size(); }
 
     // StreamPolicy
     bool is_local_domain(std::string_view domain) const override;
@@ -102,7 +119,7 @@ class Router : public ConnectionOwner, public StreamPolicy {
     // ConnectionOwner
     void on_stream_action(std::uint64_t conn_id, StreamAction& action) override;
     const TlsContext* server_tls(std::string_view local_domain) const override;
-    const TlsContext* client_tls(std::string_view local_domain) const override;
+    const TlsContext* client_tls(std::string_view local_domain, bool direct_tls) const override;
     void on_connection_finished(std::uint64_t conn_id) override;
     void on_backpressure(std::uint64_t conn_id, bool high) override;
 
@@ -127,6 +144,8 @@ class Router : public ConnectionOwner, public StreamPolicy {
     };
 
     S2sConnection* find(std::uint64_t id) const;
+    void check_partner_limit(S2sConnection& c, const std::string& remote);
+    std::optional<std::string> no_longer_allowed(S2sConnection& c) const;
     StreamTimers timers_for(const registry::Partner* p) const;
     std::string new_stream_id();
     void route_to_partner(const std::string& local, const std::string& remote,

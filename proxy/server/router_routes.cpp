@@ -71,8 +71,29 @@ void Router::route_to_partner(const std::string& local, const std::string& remot
     Route& r = route(local, remote);
     if (r.state == RouteState::Ready && r.conn) {
         if (auto* c = find(*r.conn); c && c->outbound()) {
-            if (auto sent = c->outbound()->send(*stanza); !sent)
-                log::warn("s2s.send_refused", {{"remote", remote}, {"conn", *r.conn}});
+            if (c->is_congested()) {
+                // The partner reads slower than the gateway sends: our write queue is above
+                // its high watermark. Refuse rather than buffer without bound (RFC 6120 §8.3).
+                log::warn("s2s.partner_congested",
+                          {{"conn", *r.conn},
+                           {"remote", remote},
+                           {"write_queue_bytes", c->stats().write_queue_bytes}});
+                bounce_to_gateway(
+                    *stanza, StanzaError::of(StanzaCondition::ResourceConstraint,
+                                             remote + " is not accepting stanzas fast enough"));
+                return;
+            }
+            if (auto sent = c->outbound()->send(*stanza); !sent) {
+                log::warn(
+                    "s2s.send_refused",
+                    {{"remote", remote}, {"conn", *r.conn}, {"reason", describe(sent.error())}});
+                bounce_to_gateway(*stanza,
+                                  StanzaError::of(sent.error() == SendError::TooLarge
+                                                      ? StanzaCondition::PolicyViolation
+                                                      : StanzaCondition::ServiceUnavailable,
+                                                  "the stream to " + remote + " refused it: " +
+                                                      std::string(describe(sent.error()))));
+            }
             c->pump();
             return;
         }
@@ -130,10 +151,11 @@ void Router::resolved(const PairKey& key, Result<std::vector<dns::Endpoint>, dns
 
 void Router::connect_next(const PairKey& key) {
     Route& r = routes_.at(key);
-    // XEP-0368 direct TLS targets need TLS before the stream header; this version connects
-    // with STARTTLS only and skips them.
-    while (r.next_endpoint < r.endpoints.size() && r.endpoints[r.next_endpoint].direct_tls)
-        ++r.next_endpoint;
+    // XEP-0368 direct TLS endpoints are for partners that may use TLS at all.
+    const auto* known = policy_.find_partner(key.second);
+    if (known && !known->offers_tls())
+        while (r.next_endpoint < r.endpoints.size() && r.endpoints[r.next_endpoint].direct_tls)
+            ++r.next_endpoint;
     if (r.next_endpoint >= r.endpoints.size()) {
         r.state = RouteState::Idle;
         route_failed(key, StanzaCondition::RemoteServerNotFound,
@@ -158,16 +180,20 @@ void Router::connect_next(const PairKey& key) {
                                  {"local", key.first},
                                  {"remote", key.second},
                                  {"address", ep.address.text},
-                                 {"port", ep.port}});
+                                 {"port", ep.port},
+                                 {"direct_tls", ep.direct_tls}});
     OutboundOptions o;
     o.local_domain = key.first;
     o.remote_domain = key.second;
     o.partner = partner;
-    o.have_certificate = client_tls(key.first) != nullptr;
+    o.have_certificate = client_tls(key.first, false) != nullptr;
+    // XEP-0368: TLS from the first byte, SNI the partner's domain, ALPN "xmpp-server" (the
+    // direct client context offers it).
+    o.direct_tls = ep.direct_tls;
     auto core = std::make_unique<OutboundStream>(o, keys_, timers_for(&partner), options_.limits);
     flush_verifies(r, *core, key);
     c->start_outbound(std::move(core), reinterpret_cast<const sockaddr*>(&ss), key.first,
-                      key.second, options_.connect_timeout_ms);
+                      key.second, options_.connect_timeout_ms, o.direct_tls);
 }
 
 void Router::flush_verifies(Route& r, OutboundStream& out, const PairKey& key) {

@@ -103,21 +103,34 @@ void S2sConnection::attach_stream() {
     remote_address_ = peer_address(tcp_);
 }
 
-void S2sConnection::start_inbound(std::unique_ptr<InboundStream> core) {
+void S2sConnection::start_inbound(std::unique_ptr<InboundStream> core,
+                                  const TlsContext* direct_tls) {
     core_ = std::move(core);
+    direct_tls_ = direct_tls != nullptr;
     attach_stream();
-    log::info("s2s.accepted", {{"conn", id_}, {"remote_address", remote_address_}});
+    log::info("s2s.accepted",
+              {{"conn", id_}, {"remote_address", remote_address_}, {"direct_tls", direct_tls_}});
     if (tls_->start_reading() != 0) {
         transport_closed("cannot read from the accepted socket");
         return;
+    }
+    if (direct_tls) {
+        // XEP-0368: the handshake comes first; the peer's SNI picks our certificate.
+        auto r = tls_->start_tls(*direct_tls, TlsSessionOptions{});
+        if (!r) {
+            inbound()->on_tls_failed(r.error().describe());
+            pump();
+            return;
+        }
     }
     pump();
 }
 
 void S2sConnection::start_outbound(std::unique_ptr<OutboundStream> core, const sockaddr* addr,
                                    std::string local_domain, std::string remote_domain,
-                                   std::uint64_t connect_timeout_ms) {
+                                   std::uint64_t connect_timeout_ms, bool direct_tls) {
     core_ = std::move(core);
+    direct_tls_ = direct_tls;
     local_domain_ = std::move(local_domain);
     remote_domain_ = std::move(remote_domain);
     remote_address_ = address_text(addr);
@@ -236,7 +249,7 @@ void S2sConnection::handle(StreamAction& action) {
 void S2sConnection::begin_tls(const StartTls& st, std::string_view leftover) {
     const TlsContext* ctx = dir_ == Direction::Inbound
                                 ? owner_.server_tls(inbound() ? inbound()->local_domain() : "")
-                                : owner_.client_tls(local_domain_);
+                                : owner_.client_tls(local_domain_, direct_tls_);
     TlsSessionOptions opts;
     opts.verification = PeerVerification::Record;  // the core decides what an error means
     if (dir_ == Direction::Outbound) {
@@ -266,6 +279,7 @@ void S2sConnection::tls_done() {
     facts.cipher = std::string(s->cipher());
     tls_protocol_ = facts.protocol;
     tls_cipher_ = facts.cipher;
+    alpn_ = std::string(s->alpn());
     facts.covers = [s](std::string_view domain) {
         return s->peer_identity(domain) != IdentityMatch::None;
     };
@@ -273,6 +287,7 @@ void S2sConnection::tls_done() {
                           {"direction", name(dir_)},
                           {"protocol", facts.protocol},
                           {"cipher", facts.cipher},
+                          {"alpn", alpn_},
                           {"peer_verified", facts.chain_verified},
                           {"verify_error", facts.verify_error}});
     if (auto* in = inbound()) in->on_tls_established(facts, now());
@@ -402,10 +417,36 @@ ConnectionStats S2sConnection::stats() const {
     s.remote_domain = remote_domain_;
     s.tls_protocol = tls_protocol_;
     s.tls_cipher = tls_cipher_;
+    s.direct_tls = direct_tls_;
+    s.alpn = alpn_;
     s.started_ms = started_ms_;
     s.bytes_in = bytes_in_;
     s.bytes_out = bytes_out_;
     s.write_queue_bytes = tls_ ? tls_->write_queue_bytes() : 0;
+    bool established = false;
+    if (const auto* in = std::get_if<std::unique_ptr<InboundStream>>(&core_); in && *in) {
+        const InboundStream& c = **in;
+        established = c.state() == InboundStream::State::Established;
+        s.partner_domain = std::string(c.partner_domain());
+        if (!c.authenticated_pairs().empty()) s.auth = c.authenticated_pairs().front().method;
+        if (s.local_domain.empty()) s.local_domain = c.local_domain();
+        s.stanzas_in = c.counters().stanzas_in;
+        s.stanzas_out = c.counters().stanzas_out;
+    } else if (const auto* out = std::get_if<std::unique_ptr<OutboundStream>>(&core_);
+               out && *out) {
+        const OutboundStream& c = **out;
+        established = c.is_ready() || c.state() == OutboundStream::State::VerifyOnly;
+        s.partner_domain = c.partner().domain.empty() ? remote_domain_ : c.partner().domain;
+        s.auth = c.auth_method();
+        s.stanzas_out = c.counters().stanzas_out;
+        s.keepalives_out = c.counters().keepalives_out;
+    }
+    if (closing_)
+        s.state = "closing";
+    else if (connect_)
+        s.state = "connecting";
+    else
+        s.state = established ? "established" : "negotiating";
     return s;
 }
 

@@ -36,27 +36,38 @@ class ConnectionOwner {
     // DomainAuthenticated, DialbackVerifyAnswer, StreamReady, CloseStream).
     virtual void on_stream_action(std::uint64_t conn_id, StreamAction& action) = 0;
     // TLS context for StartTls: inbound (server) for the local domain the peer's stream header
-    // named, or outbound (client) for our local domain.
+    // named, or outbound (client) for our local domain; `direct_tls` asks for the one that
+    // offers ALPN "xmpp-server" (XEP-0368).
     virtual const TlsContext* server_tls(std::string_view local_domain) const = 0;
-    virtual const TlsContext* client_tls(std::string_view local_domain) const = 0;
+    virtual const TlsContext* client_tls(std::string_view local_domain, bool direct_tls) const = 0;
     // The socket is gone and every handle closed: erase the connection (deferred by the owner).
     virtual void on_connection_finished(std::uint64_t conn_id) = 0;
     // Write queue crossed the high (true) or low (false) watermark.
     virtual void on_backpressure(std::uint64_t conn_id, bool high) = 0;
 };
 
+// One connection as diagnostics (the control socket's "streams") see it.
 struct ConnectionStats {
     std::uint64_t id = 0;
     Direction direction = Direction::Inbound;
     std::string remote_address;  // "ip:port"
     std::string local_domain;
-    std::string remote_domain;
+    std::string remote_domain;   // the authenticated (or, outbound, the dialled) domain
+    std::string partner_domain;  // the registry partner's primary domain when known
+    std::string state;           // "connecting", "negotiating", "established", "closing"
+    AuthMethod auth = AuthMethod::None;
+    bool direct_tls = false;  // XEP-0368: TLS from the first byte
     std::string tls_protocol;
     std::string tls_cipher;
-    std::uint64_t started_ms = 0;
+    std::string alpn;              // the ALPN protocol agreed ("xmpp-server" on direct TLS)
+    std::uint64_t started_ms = 0;  // loop time (uv_now) when the connection began
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
+    std::uint64_t stanzas_in = 0;   // stanzas received from the partner and routed
+    std::uint64_t stanzas_out = 0;  // stanzas written to the partner
+    std::uint64_t keepalives_out = 0;
     std::size_t write_queue_bytes = 0;
+    std::size_t queue = 0;  // outbound: stanzas waiting on the route (filled by the Router)
 };
 
 class S2sConnection {
@@ -74,13 +85,16 @@ class S2sConnection {
     const std::string& remote_domain() const { return remote_domain_; }
     const std::string& local_domain() const { return local_domain_; }
 
-    // Inbound: the socket was accepted into tcp(); the core speaks first on its input.
-    void start_inbound(std::unique_ptr<InboundStream> core);
-    // Outbound: connect to `addr`; on success the core's start() writes our stream header.
-    // A failed connect closes the connection and reports CloseStream with a bounce.
+    // Inbound: the socket was accepted into tcp(); the core speaks first on its input. With
+    // `direct_tls` (XEP-0368) the TLS handshake runs first, with `tls` (SNI picks the domain's
+    // certificate), and the core's stream begins inside it.
+    void start_inbound(std::unique_ptr<InboundStream> core, const TlsContext* direct_tls = nullptr);
+    // Outbound: connect to `addr`; on success the core's start() writes our stream header (or,
+    // for a direct TLS core, asks for the handshake first). A failed connect closes the
+    // connection and reports CloseStream with a bounce.
     void start_outbound(std::unique_ptr<OutboundStream> core, const sockaddr* addr,
                         std::string local_domain, std::string remote_domain,
-                        std::uint64_t connect_timeout_ms);
+                        std::uint64_t connect_timeout_ms, bool direct_tls = false);
 
     InboundStream* inbound();
     OutboundStream* outbound();
@@ -93,6 +107,10 @@ class S2sConnection {
     // Ends the connection without a protocol close (the core already closed, or it is gone).
     void shutdown();
     bool is_closing() const { return closing_; }
+    // The write queue passed the high watermark and has not drained below the low one yet:
+    // the partner reads slower than we write.
+    bool is_congested() const { return high_water_; }
+    bool is_direct_tls() const { return direct_tls_; }
 
     ConnectionStats stats() const;
 
@@ -137,9 +155,10 @@ class S2sConnection {
     bool reading_paused_ = false;
     bool closing_ = false;
     bool high_water_ = false;
+    bool direct_tls_ = false;
     int open_handles_ = 2;
     std::string local_domain_, remote_domain_, remote_address_;
-    std::string tls_protocol_, tls_cipher_;
+    std::string tls_protocol_, tls_cipher_, alpn_;
     std::uint64_t started_ms_ = 0, bytes_in_ = 0, bytes_out_ = 0;
 };
 

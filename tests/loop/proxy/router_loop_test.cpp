@@ -4,191 +4,15 @@
 // A's outbound stream (STARTTLS, then SASL EXTERNAL or dialback: RFC 6120 §5, §6, XEP-0178,
 // XEP-0220) to B's inbound stream and out of B's link side; what cannot be delivered comes back
 // to A's link side as an error stanza (RFC 6120 §8.3). Each test ends with both routers shut
-// down and proves the loop closes clean.
+// down and proves the loop closes clean (router_fixture.hpp).
 //
 // Loop-bound test: real sockets on 127.0.0.1, certificates from the throwaway TestCa.
-#include <gtest/gtest.h>
-#include <uv.h>
-
-#include <functional>
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include "common/dns/resolver.hpp"
-#include "common/tls/tls_context.hpp"
-#include "proxy/server/router.hpp"
-#include "tests/support/test_ca.hpp"
+#include "tests/loop/proxy/router_fixture.hpp"
 
 namespace fedgw::proxy {
 namespace {
 
-using fedgw::test::IssuedCert;
-using fedgw::test::TestCa;
-
-constexpr std::uint64_t kWatchdogMs = 15000;
-
-// One side: a Router for `domain`, its listener, its TLS contexts and resolver, and what it
-// handed to the gateway.
-struct Side {
-    std::string domain;
-    uv_tcp_t* listener = nullptr;
-    int port = 0;
-    std::unique_ptr<TlsContext> server_tls;
-    std::unique_ptr<TlsContext> client_tls;
-    std::unique_ptr<dns::Resolver> resolver;
-    std::unique_ptr<Router> router;
-    std::vector<link::StanzaFrame> to_gateway;
-};
-
-TlsContext make_ctx(TlsRole role, const IssuedCert& cert, const std::string& domain,
-                    const std::string& trust) {
-    TlsContextOptions o;
-    o.role = role;
-    o.credentials = {cert.chain_path, cert.key_path};
-    if (role == TlsRole::Server) o.domains.push_back({domain, {cert.chain_path, cert.key_path}});
-    o.ca_file = trust;
-    auto ctx = TlsContext::create(o);
-    if (!ctx) throw std::runtime_error(ctx.error().describe());
-    return std::move(*ctx);
-}
-
-class RouterLoopTest : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        ASSERT_EQ(uv_loop_init(&loop_), 0);
-        ASSERT_EQ(uv_timer_init(&loop_, &poll_), 0);
-        poll_.data = this;
-    }
-
-    void TearDown() override {
-        // Routers shut down, listeners and resolvers closed, then the loop must run dry.
-        int pending = 0;
-        for (Side* s : {&a_, &b_}) {
-            if (!s->router) continue;
-            ++pending;
-            s->router->shutdown([&pending] { --pending; });
-        }
-        run_until([&] { return pending == 0; }, "both routers shut down");
-        for (Side* s : {&a_, &b_}) {
-            if (s->listener)
-                uv_close(reinterpret_cast<uv_handle_t*>(s->listener),
-                         [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-            if (s->resolver) s->resolver->close();
-            s->router.reset();
-        }
-        uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
-        uv_run(&loop_, UV_RUN_DEFAULT);
-        for (Side* s : {&a_, &b_})
-            s->resolver.reset();
-        EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
-    }
-
-    // Listener and TLS for one side; the router comes later, once both ports are known.
-    void prepare(Side& s, std::string domain, const IssuedCert& cert, const std::string& trust) {
-        s.domain = std::move(domain);
-        s.server_tls =
-            std::make_unique<TlsContext>(make_ctx(TlsRole::Server, cert, s.domain, trust));
-        s.client_tls =
-            std::make_unique<TlsContext>(make_ctx(TlsRole::Client, cert, s.domain, trust));
-        dns::ResolverOptions ro;
-        ro.servers = "127.0.0.1:9";  // never asked: every route here is static
-        auto r = dns::Resolver::create(&loop_, ro);
-        ASSERT_TRUE(r.has_value()) << r.error().describe();
-        s.resolver = std::move(*r);
-        s.listener = new uv_tcp_t;
-        ASSERT_EQ(uv_tcp_init(&loop_, s.listener), 0);
-        s.listener->data = &s;
-        sockaddr_in addr{};
-        ASSERT_EQ(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
-        ASSERT_EQ(uv_tcp_bind(s.listener, reinterpret_cast<const sockaddr*>(&addr), 0), 0);
-        ASSERT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(s.listener), 16,
-                            [](uv_stream_t* l, int status) {
-                                auto* side = static_cast<Side*>(l->data);
-                                if (status == 0 && side->router) side->router->accept(l);
-                            }),
-                  0);
-        sockaddr_storage bound{};
-        int len = sizeof bound;
-        ASSERT_EQ(uv_tcp_getsockname(s.listener, reinterpret_cast<sockaddr*>(&bound), &len), 0);
-        s.port = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    }
-
-    void start(Side& s, registry::Policy policy) {
-        start(s, std::move(policy), [&s](link::StanzaFrame& f) {
-            s.to_gateway.push_back(f);
-            return GatewaySend::Sent;
-        });
-    }
-
-    void start(Side& s, registry::Policy policy,
-               std::function<GatewaySend(link::StanzaFrame&)> to_gateway) {
-        RouterOptions o;
-        o.local_domains = {s.domain};
-        o.server_tls[s.domain] = s.server_tls.get();
-        o.client_tls[s.domain] = s.client_tls.get();
-        o.resolver = s.resolver.get();
-        o.connect_timeout_ms = 3000;
-        o.dialback_timeout_ms = 5000;
-        o.to_gateway = std::move(to_gateway);
-        s.router = std::make_unique<Router>(&loop_, std::move(o), std::move(policy));
-    }
-
-    static registry::Partner partner(const std::string& domain, int port) {
-        registry::Partner p;
-        p.domain = domain;
-        p.type = registry::PartnerType::Federated;
-        p.static_route = "127.0.0.1:" + std::to_string(port);
-        return p;
-    }
-
-    static registry::Policy policy(std::vector<registry::Partner> partners, std::string secret) {
-        registry::Policy p;
-        p.partners = std::move(partners);
-        p.settings.dialback_secret = std::move(secret);
-        p.version = 1;
-        return p;
-    }
-
-    // Runs the loop until `done()` holds (checked every 10 ms) or the watchdog fires.
-    void run_until(const std::function<bool()>& done, const std::string& what) {
-        done_ = done;
-        timed_out_ = false;
-        started_ = uv_now(&loop_);
-        uv_timer_start(
-            &poll_,
-            [](uv_timer_t* t) {
-                auto* self = static_cast<RouterLoopTest*>(t->data);
-                if (self->done_()) {
-                    uv_timer_stop(t);
-                    uv_stop(t->loop);
-                } else if (uv_now(t->loop) - self->started_ > kWatchdogMs) {
-                    self->timed_out_ = true;
-                    uv_timer_stop(t);
-                    uv_stop(t->loop);
-                }
-            },
-            0, 10);
-        uv_run(&loop_, UV_RUN_DEFAULT);
-        ASSERT_FALSE(timed_out_) << "timed out waiting for " << what;
-    }
-
-    static link::StanzaFrame frame(const std::string& local, std::string xml) {
-        link::StanzaFrame f;
-        f.local = local;
-        f.xml = std::move(xml);
-        return f;
-    }
-
-    uv_loop_t loop_{};
-    uv_timer_t poll_{};
-    std::function<bool()> done_;
-    std::uint64_t started_ = 0;
-    bool timed_out_ = false;
-    Side a_, b_;
-};
+using namespace fedgw::proxy::test;
 
 // Both certificates verify against the CA both trust: SASL EXTERNAL on A's outbound stream.
 TEST_F(RouterLoopTest, StanzaCrossesWithSaslExternal) {
@@ -262,7 +86,7 @@ TEST_F(RouterLoopTest, StanzasWaitForLinkCreditThenFlowInOrder) {
     GatewaySend b_link = GatewaySend::Full;
     std::size_t b_offered = 0;
     start(a_, policy({partner("b.test", b_.port)}, "secret-a"));
-    start(b_, policy({partner("a.test", a_.port)}, "secret-b"), [&](link::StanzaFrame& f) {
+    start_with(b_, policy({partner("a.test", a_.port)}, "secret-b"), [&](link::StanzaFrame& f) {
         ++b_offered;
         if (b_link == GatewaySend::Sent) b_.to_gateway.push_back(f);
         return b_link;

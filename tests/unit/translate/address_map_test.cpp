@@ -1,4 +1,7 @@
 // Address mapping (RFC 7247 §6; RFC 3261 §19.1, §25.1; RFC 7622 §3.3.1).
+//
+// Provenance tags ([RFC text], [recalled], [ours]) as in translate_test_support.hpp. RFC 7247
+// rows are [recalled]: its text could not be fetched with the tools available.
 #include "gateway/translate/address_map.hpp"
 
 #include <gtest/gtest.h>
@@ -12,7 +15,7 @@ Jid jid(std::string_view s) {
     return *j;
 }
 
-// RFC 7247 §6.5 (recalled): user@domain -> sip:user@domain.
+// RFC 7247 §6.5 [recalled]: user@domain -> sip:user@domain.
 TEST(JidToSip, NativeAddress) {
     auto a = jid_to_sip(jid("juliet@example.com"));
     ASSERT_TRUE(a);
@@ -20,7 +23,7 @@ TEST(JidToSip, NativeAddress) {
     EXPECT_EQ(a->gruu, "");
 }
 
-// RFC 7247 §6.3 (recalled): a full JID's resourcepart is the GRUU 'gr' parameter (RFC 5627);
+// RFC 7247 §6.3 [recalled]: a full JID's resourcepart is the GRUU 'gr' parameter (RFC 5627);
 // the address of record stays bare.
 TEST(JidToSip, ResourceBecomesGruu) {
     auto a = jid_to_sip(jid("romeo@example.net/dr4hcr0st3lup4c"));
@@ -50,8 +53,10 @@ TEST(JidToSip, NonAsciiLocalpartPercentEncoded) {
     EXPECT_EQ(a->uri, "sip:jos%C3%A9@example.com");
 }
 
-// RFC 3261 §25.1: unreserved and user-unreserved characters stay (but ';' and '?' are
-// escaped, see address_map.hpp).
+// RFC 3261 §25.1 [RFC text]: "user = 1*( unreserved / escaped / user-unreserved )",
+// "user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"", "unreserved = alphanum /
+// mark", "mark = "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")"": these stay. [ours] ';'
+// and '?' are escaped anyway (address_map.hpp: escaped and unescaped forms compare equal).
 TEST(JidToSip, EscapingSet) {
     EXPECT_EQ(escape_user_part("a-b_c.d!e~f*g'h(i)j"), "a-b_c.d!e~f*g'h(i)j");
     EXPECT_EQ(escape_user_part("x=y+z$w,v"), "x=y+z$w,v");
@@ -73,7 +78,7 @@ TEST(JidToSip, DomainJidRefused) {
     EXPECT_EQ(to_sip_status(a.error()), 404);
 }
 
-// RFC 7247 §6.4 (recalled): sip:user@domain -> user@domain.
+// RFC 7247 §6.4 [recalled]: sip:user@domain -> user@domain.
 TEST(SipToJid, NativeAddress) {
     auto j = sip_to_jid("sip:alice@sip.test");
     ASSERT_TRUE(j);
@@ -93,7 +98,7 @@ TEST(SipToJid, PortAndParametersIgnored) {
     EXPECT_EQ(j->to_string(), "alice@sip.test");
 }
 
-// RFC 7247 §6.3 (recalled): a 'gr' parameter becomes the resourcepart.
+// RFC 7247 §6.3 [recalled]: a 'gr' parameter becomes the resourcepart.
 TEST(SipToJid, GruuBecomesResource) {
     auto j = sip_to_jid("sip:romeo@example.net;gr=dr4hcr0st3lup4c");
     ASSERT_TRUE(j);
@@ -121,8 +126,13 @@ TEST(SipToJid, PercentDecoded) {
     EXPECT_EQ(sip_to_jid("sip:jos%c3%a9@sip.test")->localpart(), "josé");
 }
 
-// RFC 7622 §3.3.1: " & ' / : < > @ and space are forbidden in a localpart; a SIP user part
-// may carry them (RFC 3261 §25.1 user-unreserved "&" "/", or escaped): refused, not mangled.
+// RFC 7622 §3.3.1 [recalled wording]: " & ' / : < > @ and space are not allowed in a
+// localpart; a SIP user part may carry them (RFC 3261 §25.1 [RFC text] user-unreserved "&" and
+// "/", or escaped). RFC 7247 §6.4 [recalled] lets a gateway refuse such an address or apply an
+// escaping scheme; [ours] refused, never mangled (address_map.hpp). [ours] jid-malformed and
+// 400: RFC 6120 §8.3.3.8 [RFC text] jid-malformed: an address "that violates the rules defined
+// in [XMPP-ADDR]"; RFC 3261 §21.4.1 [RFC text] 400: "The request could not be understood due to
+// malformed syntax."
 TEST(SipToJid, ForbiddenLocalpartCharactersRefused) {
     for (std::string_view uri :
          {"sip:a&b@sip.test", "sip:a/b@sip.test", "sip:a%22b@sip.test", "sip:a%27b@sip.test",
@@ -142,7 +152,8 @@ TEST(SipToJid, ForbiddenCharacterNamedInDetail) {
     EXPECT_NE(j.error().describe().find("U+0026"), std::string::npos) << j.error().describe();
 }
 
-// RFC 3261 §21.4.15: 416 Unsupported URI Scheme.
+// RFC 3261 §21.4.15 [RFC text] 416 Unsupported URI Scheme: "The server cannot process the
+// request because the scheme of the URI in the Request-URI is unknown to the server."
 TEST(SipToJid, OtherSchemesRefused) {
     for (std::string_view uri : {"tel:+4930123", "im:alice@sip.test", "pres:alice@sip.test",
                                  "xmpp:alice@sip.test", "alice@sip.test"}) {

@@ -1,4 +1,7 @@
 // Messages (RFC 7572 §4-§7, RFC 3428, RFC 6121 §5.2, RFC 3862, XEP-0085/0184/0203).
+//
+// Provenance tags ([RFC text], [recalled], [ours]) as in translate_test_support.hpp. RFC 7572
+// rows are [recalled]: its text could not be fetched with the tools available.
 #include "gateway/translate/message_map.hpp"
 
 #include <gtest/gtest.h>
@@ -18,9 +21,10 @@ const OutboundMessage& sent(const OutboundDecision& d) {
     return none;
 }
 
-// RFC 7572 §4 table (recalled): to -> Request-URI/To, from -> From, <body/> -> body as
+// RFC 7572 §4 table [recalled]: to -> Request-URI/To, from -> From, <body/> -> body as
 // text/plain;charset=UTF-8, <subject/> -> Subject, <thread/> -> Call-ID, xml:lang ->
-// Content-Language; id and type have no SIP mapping.
+// Content-Language; id and type have no SIP mapping. [ours] the sender's resource goes as a
+// GRUU (RFC 7247 §6.3 [recalled]) for the Contact.
 TEST(XmppToSip, Rfc7572FieldMapping) {
     auto msg = stanza(
         "<message from='romeo@example.net/orchard' to='juliet@example.com' type='chat' "
@@ -131,7 +135,7 @@ TEST(XmppToSip, BodyWithChatStateSent) {
 }
 
 // RFC 6121 §5.2.3: several bodies in different languages; the stanza's language wins
-// (RFC 7572 §7, recalled: one body goes to SIP, its language in Content-Language).
+// (RFC 7572 §7 [recalled]: one body goes to SIP, its language in Content-Language).
 TEST(XmppToSip, BodyInTheStanzaLanguage) {
     auto msg = stanza(
         "<message from='a@x.test' to='b@y.test' xml:lang='en'>"
@@ -213,7 +217,8 @@ InboundMessageRequest sip_message(std::string content_type, std::string body) {
     return r;
 }
 
-// RFC 7572 §5 (recalled): the reverse table; Call-ID -> thread.
+// RFC 7572 §5 [recalled]: the reverse table; Call-ID -> thread, Subject -> <subject/>,
+// Content-Language -> xml:lang. [ours] type='chat' by default (InboundMessageOptions).
 TEST(SipToXmpp, TextPlain) {
     auto req = sip_message("text/plain; charset=UTF-8", "hi\r\n");
     req.subject = "Greeting";
@@ -238,7 +243,8 @@ TEST(SipToXmpp, CharsetHandling) {
     EXPECT_TRUE(translate_sip_message(sip_message("text/plain", "hi")));
     EXPECT_TRUE(translate_sip_message(sip_message("", "hi")));
     EXPECT_TRUE(translate_sip_message(sip_message("text/plain;charset=us-ascii", "hi")));
-    // RFC 3261 §21.4.13: 415 lists what is accepted.
+    // RFC 3261 §21.4.13 [RFC text] 415: "The server MUST return a list of acceptable formats
+    // using the Accept, Accept-Encoding, or Accept-Language header field".
     auto latin1 = translate_sip_message(sip_message("text/plain; charset=ISO-8859-1", "\xE9t\xE9"));
     ASSERT_FALSE(latin1);
     EXPECT_EQ(latin1.error().status, 415);

@@ -1,5 +1,8 @@
 // Presence notifications (RFC 7248 §5.2, §5.3; RFC 6121 §4.7; RFC 3863; RFC 4480), the
 // aggregation rule for Kamailio's merged documents and the partner-type note policy.
+//
+// Provenance tags ([RFC text], [recalled], [ours]) as in translate_test_support.hpp. RFC 7248
+// rows are [recalled]: its text could not be fetched with the tools available.
 #include "gateway/translate/presence_map.hpp"
 
 #include <gtest/gtest.h>
@@ -31,7 +34,10 @@ TEST(ReadPresence, AvailableWithShowStatusPriority) {
     EXPECT_EQ(p.priority, 5);
 }
 
-// RFC 6121 §4.7.2.1 show values; §4.7.2.3 priority range -128..127.
+// RFC 6121 §4.7.2.1 [RFC text] show values: "away -- The entity or resource is temporarily
+// away.", "chat -- ... actively interested in chatting.", "dnd -- ... busy (dnd = "Do Not
+// Disturb").", "xa -- ... away for an extended period (xa = "eXtended Away")." [ours] any other
+// value is read as none. §4.7.2.3 [recalled wording] priority is an integer -128..127.
 TEST(ReadPresence, OddValues) {
     EXPECT_EQ(read("<presence><show>sleepy</show></presence>").show, Show::None);
     EXPECT_FALSE(read("<presence><priority>128</priority></presence>").priority);
@@ -49,7 +55,7 @@ PidfTarget target() {
     return PidfTarget{"sip:juliet@xmpp.test", "balcony", ""};
 }
 
-// RFC 7248 §5.2 (recalled): available -> basic open, unavailable -> closed, <status/> ->
+// RFC 7248 §5.2 [recalled]: available -> basic open, unavailable -> closed, <status/> ->
 // <note/>, from -> entity, resource -> tuple id; <show/> -> RPID activity.
 TEST(XmppToPidf, AvailableAway) {
     PresenceState p;
@@ -66,6 +72,8 @@ TEST(XmppToPidf, AvailableAway) {
     EXPECT_EQ(d.persons[0].activities, (std::vector<Activity>{Activity::Away}));
 }
 
+// RFC 7248 §5.2 [recalled]: away -> RPID away, xa -> away, dnd -> busy; chat and no show ->
+// no activity. RFC 4480 defines no "extended away" activity, so xa shares away.
 TEST(XmppToPidf, ShowTable) {
     EXPECT_EQ(activity_for_show(Show::Away), Activity::Away);
     EXPECT_EQ(activity_for_show(Show::ExtendedAway), Activity::Away);
@@ -86,7 +94,7 @@ TEST(XmppToPidf, Unavailable) {
     EXPECT_TRUE(d.persons.empty());
 }
 
-// RFC 7248 §5.2 (recalled): <priority/> -> <contact priority/>; qvalues are 0..1 (RFC 3261
+// RFC 7248 §5.2 [recalled]: <priority/> -> <contact priority/>; qvalues are 0..1 (RFC 3261
 // §25.1), so negative priorities become 0.
 TEST(XmppToPidf, PriorityToContactQvalue) {
     PresenceState p;
@@ -117,7 +125,7 @@ PidfDocument doc(std::string_view xml) {
     return d.value_or(PidfDocument{});
 }
 
-// RFC 7248 §5.3 (recalled): open -> available, closed -> unavailable, note -> status;
+// RFC 7248 §5.3 [recalled]: open -> available, closed -> unavailable, note -> status;
 // busy -> dnd.
 TEST(PidfToXmpp, Basic) {
     const PresenceState closed = presence_from_pidf(
@@ -138,6 +146,9 @@ TEST(PidfToXmpp, Basic) {
     EXPECT_EQ(busy.show, Show::DoNotDisturb);
 }
 
+// RFC 7248 §5.3 [recalled]: busy -> dnd. The rest of the RFC 4480 activities [ours] (the
+// table and its reasons are in presence_map.hpp): short absences -> away, occupied -> dnd,
+// long absences -> xa, the rest -> no show.
 TEST(PidfToXmpp, ActivityTable) {
     EXPECT_EQ(show_for_activity(Activity::Away), Show::Away);
     EXPECT_EQ(show_for_activity(Activity::Lunch), Show::Away);

@@ -1,5 +1,9 @@
 // Subscriptions (RFC 7248 §4, §6; RFC 6665 §4; RFC 6121 §3; RFC 3261 §17.1.2.2, §21.4.17) and
 // Kamailio's behaviour (tests/interop/kamailio/README.md).
+//
+// Provenance tags ([RFC text], [recalled], [ours]) as in translate_test_support.hpp. The RFC
+// 6665 §4.1.3 reason codes are [RFC text] (the same wording as RFC 3265 §3.2.4); the RFC 7248
+// rows are [recalled]: the RFC 7248 text could not be fetched with the tools available.
 #include "gateway/translate/subscription_map.hpp"
 
 #include <gtest/gtest.h>
@@ -30,7 +34,8 @@ sip::SubscriptionState sub_state(std::string state, std::string reason = {},
     return sip::SubscriptionState{std::move(state), expires, std::move(reason), retry_after};
 }
 
-// RFC 7248 §4.2.1 (recalled): subscribe -> SUBSCRIBE; no answer to U before the NOTIFY.
+// RFC 7248 §4.2.1 [recalled]: subscribe -> SUBSCRIBE; no answer to U before the NOTIFY.
+// [ours] the lifetime asked for, 28800 s (8 h, the registry's sip_subscription_refresh_s).
 TEST(XmppSubscribe, SendsSubscribe) {
     const auto s = on_xmpp_presence(PresenceType::Subscribe, PairState{}, kAllowed);
     ASSERT_EQ(s.sip.size(), 1u);
@@ -39,13 +44,15 @@ TEST(XmppSubscribe, SendsSubscribe) {
     EXPECT_EQ(s.state.outbound, Outbound::Subscribing);
 }
 
-// RFC 6121 §3.1.3: already subscribed -> subscribed (and the presence) at once.
+// RFC 6121 §3.1.3 [recalled wording]: a subscribe for an existing subscription is answered
+// with subscribed (and the presence) at once, without asking the contact again.
 TEST(XmppSubscribe, AlreadyActive) {
     const auto s = on_xmpp_presence(PresenceType::Subscribe, outbound(Outbound::Active), kAllowed);
     EXPECT_TRUE(s.sip.empty());
     EXPECT_EQ(s.xmpp, (std::vector<X>{X::Subscribed, X::LastPresence}));
 }
 
+// [ours] authorisation per partner type (DESIGN.md "The partner registry").
 TEST(XmppSubscribe, InProgressAndAuthorisation) {
     EXPECT_TRUE(on_xmpp_presence(PresenceType::Subscribe, outbound(Outbound::Pending), kAllowed)
                     .sip.empty());
@@ -60,7 +67,9 @@ TEST(XmppSubscribe, InProgressAndAuthorisation) {
     EXPECT_EQ(pending.state.outbound, Outbound::None);
 }
 
-// RFC 7248 §4.2.3 (recalled) / RFC 6665 §4.1.2.3: unsubscribe -> SUBSCRIBE Expires: 0.
+// RFC 7248 §4.2.3 [recalled]: unsubscribe -> SUBSCRIBE Expires: 0, which is how RFC 6665
+// §4.1.2.3 unsubscribes [recalled wording: "a SUBSCRIBE request with an Expires header field
+// of 0"].
 TEST(XmppUnsubscribe, EndsTheSipSubscription) {
     const auto s =
         on_xmpp_presence(PresenceType::Unsubscribe, outbound(Outbound::Active), kAllowed);
@@ -70,7 +79,8 @@ TEST(XmppUnsubscribe, EndsTheSipSubscription) {
     EXPECT_TRUE(on_xmpp_presence(PresenceType::Unsubscribe, PairState{}, kAllowed).sip.empty());
 }
 
-// RFC 7248 §6.1 (recalled): probe -> fetch (SUBSCRIBE Expires: 0) unless we already know.
+// RFC 7248 §6.1 [recalled]: probe -> fetch (SUBSCRIBE Expires: 0, RFC 6665 §4.4.3 polling);
+// [ours] unless the outbound subscription is active: then the last presence is answered.
 TEST(XmppProbe, FetchOrLastPresence) {
     EXPECT_EQ(on_xmpp_presence(PresenceType::Probe, PairState{}, kAllowed).sip,
               (std::vector<SipStep>{{A::Fetch, 0, 0, {}}}));
@@ -81,7 +91,7 @@ TEST(XmppProbe, FetchOrLastPresence) {
               (std::vector<X>{X::Unsubscribed}));
 }
 
-// RFC 7248 §4.3.1 (recalled): U's subscribed answers S's SUBSCRIBE: NOTIFY active.
+// RFC 7248 §4.3.1 [recalled]: U's subscribed answers S's SUBSCRIBE: NOTIFY active.
 TEST(XmppSubscribed, ActivatesSipWatcher) {
     const auto s = on_xmpp_presence(PresenceType::Subscribed, inbound(Inbound::Pending), kAllowed);
     EXPECT_EQ(s.sip, (std::vector<SipStep>{{A::NotifyActive, 0, 0, {}}}));
@@ -89,7 +99,9 @@ TEST(XmppSubscribed, ActivatesSipWatcher) {
     EXPECT_TRUE(on_xmpp_presence(PresenceType::Subscribed, PairState{}, kAllowed).sip.empty());
 }
 
-// RFC 6665 §4.2.2: rejected = the watcher must not retry.
+// RFC 7248 §4.3 [recalled]: unsubscribed -> NOTIFY terminated. The reason is RFC 6665
+// §4.1.3 [RFC text] "rejected: The subscription has been terminated due to change in
+// authorization policy.  Clients SHOULD NOT attempt to re-subscribe."
 TEST(XmppUnsubscribed, RejectsSipWatcher) {
     const auto s =
         on_xmpp_presence(PresenceType::Unsubscribed, inbound(Inbound::Approved), kAllowed);
@@ -98,6 +110,10 @@ TEST(XmppUnsubscribed, RejectsSipWatcher) {
     EXPECT_FALSE(s.state.inbound_dialog);
 }
 
+// RFC 7248 §5 [recalled]: presence goes to SIP watchers as NOTIFY. [ours] a presence error
+// ends the watcher's subscription with RFC 6665 §4.1.3 [RFC text] "noresource: The
+// subscription has been terminated because the resource state which was being monitored no
+// longer exists.  Clients SHOULD NOT attempt to re-subscribe."
 TEST(XmppPresence, ForwardedOnlyToActiveWatchers) {
     EXPECT_EQ(on_xmpp_presence(PresenceType::Available, inbound(Inbound::Approved), kAllowed).sip,
               (std::vector<SipStep>{{A::NotifyActive, 0, 0, {}}}));
@@ -110,7 +126,7 @@ TEST(XmppPresence, ForwardedOnlyToActiveWatchers) {
     EXPECT_EQ(err.sip, (std::vector<SipStep>{{A::NotifyTerminated, 0, 0, "noresource"}}));
 }
 
-// RFC 7248 §4.2.1 (recalled): only a NOTIFY with state active authorises.
+// RFC 7248 §4.2.1 [recalled]: only a NOTIFY with state active authorises.
 TEST(Notify, ActiveSendsSubscribedOnce) {
     const auto first = on_notify(sub_state("active", {}, 3600), outbound(Outbound::Subscribing));
     EXPECT_EQ(first.xmpp, (std::vector<X>{X::Subscribed, X::NotifyBody}));
@@ -120,6 +136,8 @@ TEST(Notify, ActiveSendsSubscribedOnce) {
     EXPECT_EQ(again.xmpp, (std::vector<X>{X::NotifyBody}));
 }
 
+// RFC 6665 §4.1.3 [RFC text via RFC 3265 §3.2.4 wording]: for "pending", "No further action
+// is necessary on the part of the subscriber." [ours] XMPP has no pending from the contact.
 TEST(Notify, PendingHasNoXmppEquivalent) {
     const auto s = on_notify(sub_state("pending"), outbound(Outbound::Subscribing));
     EXPECT_TRUE(s.xmpp.empty());
@@ -127,8 +145,8 @@ TEST(Notify, PendingHasNoXmppEquivalent) {
     EXPECT_EQ(s.state.outbound, Outbound::Pending);
 }
 
-// Kamailio: after our Expires: 0, a last NOTIFY terminated;reason=timeout: not a reason to
-// re-subscribe, not the presentity going away.
+// [ours] Kamailio: after our Expires: 0, a last NOTIFY terminated;reason=timeout: not a
+// reason to re-subscribe, not the presentity going away.
 TEST(Notify, TerminatedAfterOurUnsubscribe) {
     const auto s = on_notify(sub_state("terminated", "timeout"), outbound(Outbound::Ending));
     EXPECT_TRUE(s.sip.empty());
@@ -136,7 +154,10 @@ TEST(Notify, TerminatedAfterOurUnsubscribe) {
     EXPECT_EQ(s.state.outbound, Outbound::None);
 }
 
-// RFC 6665 §4.1.3: deactivated and timeout -> re-subscribe at once.
+// RFC 6665 §4.1.3 [RFC text]: "deactivated: The subscription has been terminated, but the
+// subscriber SHOULD retry immediately with a new subscription." "timeout: The subscription
+// has been terminated because it was not refreshed before it expired.  Clients MAY
+// re-subscribe immediately."
 TEST(Notify, TerminatedResubscribe) {
     for (std::string r : {"timeout", "deactivated"}) {
         const auto s = on_notify(sub_state("terminated", r), outbound(Outbound::Active));
@@ -145,7 +166,12 @@ TEST(Notify, TerminatedResubscribe) {
     }
 }
 
-// RFC 6665 §4.1.3: probation/giveup honour retry-after; no or unknown reason MAY retry.
+// RFC 6665 §4.1.3 [RFC text]: "probation: The subscription has been terminated, but the
+// client SHOULD retry at some later time.  If a "retry-after" parameter is also present, the
+// client SHOULD wait at least the number of seconds specified by that parameter". "If no
+// reason code or an unknown reason code is present, the client MAY attempt to re-subscribe at
+// any time (unless a "retry-after" parameter is present ...)". [ours] without retry-after,
+// the back-off (30 s first).
 TEST(Notify, TerminatedRetryLater) {
     const auto s =
         on_notify(sub_state("terminated", "probation", {}, 120), outbound(Outbound::Active));
@@ -157,7 +183,26 @@ TEST(Notify, TerminatedRetryLater) {
     EXPECT_TRUE(none.xmpp.empty());
 }
 
-// RFC 6665 §4.1.3: rejected, noresource, invariant -> do not retry; U gets unsubscribed.
+// RFC 6665 §4.1.3 [RFC text]: "giveup: The subscription has been terminated because the
+// notifier could not obtain authorization in a timely fashion.  If a "retry-after" parameter
+// is also present, the client SHOULD wait at least the number of seconds specified by that
+// parameter before attempting to re-subscribe; otherwise, the client MAY retry immediately,
+// but will likely get put back into pending state." [ours] without retry-after, the back-off.
+TEST(Notify, TerminatedGiveup) {
+    const auto s =
+        on_notify(sub_state("terminated", "giveup", {}, 600), outbound(Outbound::Pending));
+    EXPECT_EQ(s.sip, (std::vector<SipStep>{{A::Subscribe, 28800, 600, {}}}));
+    EXPECT_TRUE(s.xmpp.empty());
+    const auto none = on_notify(sub_state("terminated", "giveup"), outbound(Outbound::Pending));
+    ASSERT_EQ(none.sip.size(), 1u);
+    EXPECT_EQ(none.sip[0].delay_s, 30u);
+    EXPECT_EQ(none.state.outbound, Outbound::Subscribing);
+}
+
+// RFC 6665 §4.1.3 [RFC text]: rejected and noresource: "Clients SHOULD NOT attempt to
+// re-subscribe." invariant (added by RFC 6665, wording not found in the sources read:
+// [recalled] "SHOULD NOT attempt to re-subscribe"). RFC 7248 §4.2.1 [recalled]: U then gets
+// unsubscribed.
 TEST(Notify, TerminatedGiveUp) {
     for (std::string r : {"rejected", "noresource", "invariant"}) {
         const auto s = on_notify(sub_state("terminated", r), outbound(Outbound::Active));
@@ -211,7 +256,7 @@ TEST(SubscribeResponse, TransientRetriedWithBackoff) {
         0u);
 }
 
-// RFC 7248 §4.2.1 (recalled): a 4xx/6xx refusal -> unsubscribed.
+// RFC 7248 §4.2.1 [recalled]: a 4xx/6xx refusal -> unsubscribed.
 TEST(SubscribeResponse, PermanentRefusals) {
     for (int status : {403, 404, 489, 603, 604, 302}) {
         const auto s = on_subscribe_response({status, {}, {}, {}, 28800, false},
@@ -235,8 +280,8 @@ TEST(SubscribeRequestFailure, RetriedLater) {
     EXPECT_EQ(s.xmpp, (std::vector<X>{X::Unavailable}));
 }
 
-// RFC 7248 §4.3.1 (recalled): S's SUBSCRIBE -> subscribe to U; S gets pending until U answers
-// (RFC 6665 §4.2.1: a NOTIFY right after the 200).
+// RFC 7248 §4.3.1 [recalled]: S's SUBSCRIBE -> subscribe to U; S gets pending until U
+// answers (RFC 6665 §4.2.1: a NOTIFY right after the 200).
 TEST(SipSubscribe, InitialAsksTheXmppUser) {
     const auto s = on_sip_subscribe(3600, false, PairState{}, kAllowed);
     EXPECT_EQ(s.granted, 3600u);
@@ -268,7 +313,7 @@ TEST(SipSubscribe, RefreshAndUnsubscribe) {
     EXPECT_EQ(lit.state.inbound, Inbound::None);
 }
 
-// RFC 7248 §6.2 (recalled): a SIP fetch -> XMPP probe.
+// RFC 7248 §6.2 [recalled]: a SIP fetch -> XMPP probe.
 TEST(SipSubscribe, Fetch) {
     const auto s = on_sip_subscribe(0, false, inbound(Inbound::Approved, false), kAllowed);
     EXPECT_EQ(s.xmpp, (std::vector<X>{X::Probe}));

@@ -39,7 +39,7 @@ from harness.sip import name_addr_uri  # noqa: E402
 from harness.scenario import WORKDIR_PREFIX, machine_lock  # noqa: E402
 from harness.stack import (GATEWAY_IP, KAMAILIO_IP, LINK_PORT, PARTNER,  # noqa: E402
                            PARTNER_IP, PROXY_IP, SIP_DOMAIN, USERS_IP, FullStack,
-                           error_message, presence_from)
+                           check_subscribe_route, error_message, presence_from)
 
 ALICE, BOB = f"alice@{PARTNER}", f"bob@{SIP_DOMAIN}"
 ALICE_URI, BOB_URI = f"sip:{ALICE}", f"sip:{BOB}"
@@ -203,6 +203,7 @@ class Demo:
         self.alice.send("<presence type='unavailable'/>")
         self.bob_notified(2, "alice is offline")
         self.watch.wait()
+        check_subscribe_route(self.watch)
         self.watch.require_passed(f"watching {ALICE_URI}", "SUBSCRIBE", 200)
         last = self.watch.received_requests("NOTIFY")[-1]
         if last.subscription_state()[0] != "terminated":

@@ -12,7 +12,8 @@ build dir with `--config`:
     wrote, the master copy whose policy the gateway sends the proxy over the link;
   - [log] level debug: its key=value lines on stderr are what ExpectLog and NoLog read.
 It is ready when its log shows `event=gateway.ready`. stop() is SIGTERM (then SIGKILL after a
-grace period); stop_cleanly() also demands exit status 0 and a log free of sanitizer reports.
+grace period); stop_cleanly() also demands exit status 0, `gateway.stopped` and a log free of
+sanitizer reports and of gateway.loop_not_clean.
 start() may be called again after a stop, on the same configuration and registry (a restart):
 each run logs to its own file (gateway-1.log, gateway-2.log, ...), so waiting for the second
 run's gateway.ready does not find the first run's; log_text() is every run's log in order.
@@ -160,9 +161,12 @@ class FedgwGateway:
         if took >= timeout:
             problems.append(f"still running {timeout:.0f} s after SIGTERM")
         text = tail(self.process.log_path, 10_000)
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        for bad in ("gateway.loop_not_clean", "AddressSanitizer", "LeakSanitizer",
+                    "runtime error:"):
             if bad in text:
                 problems.append(f"its log shows {bad}")
+        if "event=gateway.stopped" not in text:
+            problems.append("no gateway.stopped in its log")
         if problems:
             raise StepFailure(f"{self.name} did not stop cleanly on SIGTERM: "
                               f"{'; '.join(problems)}\n{self.logs_text()}")

@@ -299,6 +299,9 @@ class SippRun:
             final = self.final_response(method)
             got = final.start_line.split(" ", 1)[1] if final else "no final response"
             detail = f": expected {expect}, got {got}" if expect else f": got {got}"
+            if final is not None and str(final.status) in str(expect):
+                detail = (f": {method} got {got} as expected, but the call failed after it "
+                          f"(see the error log below)")
         raise StepFailure(f"{self.user.name}: {what}{detail} (sipp exit status {self.rc})\n"
                           f"{self.logs_text()}")
 

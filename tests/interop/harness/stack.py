@@ -21,11 +21,12 @@ FullStack(sc, ...) builds it, start() starts it and waits until the proxy has ap
 gateway's first policy snapshot (so the link is up and partner.test admitted).
 """
 
+import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from .ca import Ca
-from .errors import HarnessError
+from .errors import HarnessError, StepFailure
 from .fedgw import FedgwProxy
 from .gateway import GATEWAY_BINARY, FedgwGateway
 from .kamailio import Kamailio
@@ -174,3 +175,29 @@ def error_message(from_jid: str, msg_id: str, condition: str, error_type: str) -
 
 def describe(el: ET.Element) -> str:
     return to_xml(el)
+
+
+def check_subscribe_route(run: Any, timeout: float = 5.0) -> None:
+    """For a sipp watcher's run through Kamailio to the gateway: the gateway's 2xx to the
+    SUBSCRIBE must carry the Record-Route Kamailio put on the request (RFC 3261 §12.1.1: a
+    response that creates a dialog copies every Record-Route value; RFC 6665 §4.2.1.1), or
+    the watcher's refreshes and un-SUBSCRIBE cannot find their way back through Kamailio.
+    StepFailure naming both when not."""
+    deadline = time.monotonic() + timeout
+    while (ok := run.final_response("SUBSCRIBE")) is None:
+        if time.monotonic() > deadline:
+            raise StepFailure(f"expected a final response to the SUBSCRIBE\nsaw:\n"
+                              f"{run.exchange_text()}")
+        time.sleep(0.05)
+    sent = run.sent("SUBSCRIBE")[0]
+    rrs = ok.headers("Record-Route")
+    if not 200 <= ok.status < 300:
+        raise StepFailure(f"expected a 2xx to the SUBSCRIBE\nsaw: {ok.start_line}")
+    # The watcher sent none; what the gateway got is Kamailio's (kamailio.cfg TO_GATEWAY).
+    if sent.headers("Record-Route") or not rrs or not all(KAMAILIO_IP in r for r in rrs):
+        raise StepFailure("expected the gateway's 2xx to the SUBSCRIBE to copy Kamailio's "
+                          "Record-Route from the request (RFC 3261 §12.1.1: a response that "
+                          "creates a dialog copies every Record-Route value; RFC 6665 "
+                          "§4.2.1.1), so refreshes and the un-SUBSCRIBE come back through "
+                          f"Kamailio\nsaw: {ok.start_line} with Record-Route "
+                          f"{rrs or '(none)'}\n{ok}")

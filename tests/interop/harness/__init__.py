@@ -17,7 +17,8 @@ Modules
               tests/interop/kamailio/kamailio.cfg (registrar, presence server, MESSAGE
               router, non-local domains to a gateway next hop); add_user(); rpc().
   sipp.py     SipUser: a SIP user played by sipp (scenarios in tests/interop/sipp/):
-              register, send_message, receive_messages (UAS), publish, watch.
+              register, send_message, receive_messages (UAS), publish, unpublish, watch,
+              start_watch_until (NOTIFYs until a sequence of states was seen).
   sip.py      SipMessage, SipEndpoint (a stdlib UDP SIP UA with an inbox, SUBSCRIBE
               dialogs; the fake gateway), parse_pidf/pidf_document, options_ping.
   xmpp.py     XmppClient: a slixmpp client driven synchronously; send/expect/ping/close.
@@ -25,6 +26,14 @@ Modules
   fedgw.py    FedgwProxy (fedgw-proxy with a generated fedgw.toml) and LinkEndpoint (the
               stand-in gateway, JSON lines); partner() and snapshot() build registry
               snapshots. proxy_prosody.py is the example.
+  gateway.py  FedgwGateway: fedgw-gateway with a generated fedgw.toml ([gateway] section),
+              ready on gateway.ready, restartable on the same registry. gateway_full.py is
+              the example (Prosody + fedgw-proxy + fedgw-gateway + Kamailio + sipp).
+  registry.py Registry: a registry SQLite file from schema/*.sql, written as fedgwctl would
+              (partners, settings, per-user access); sc.registry(name) makes one.
+  stack.py    FullStack: the whole path (Prosody for partner.test, fedgw-proxy, fedgw-gateway,
+              Kamailio for sip.test, sipp users), shared by gateway_full.py and the demo
+              (tools/demo/demo.py); presence_from() and error_message() matchers.
   mountns.py  PrivateDns: run a program (fedgw) in a mount namespace seeing the test DNS
               through bind-mounted resolv.conf and hosts (root only).
   process.py  ManagedProcess: start, wait for a port or a log line, SIGTERM then SIGKILL.
@@ -77,13 +86,15 @@ from .ca import Ca, Cert
 from .dns import Dnsmasq, query
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
 from .fedgw import FedgwProxy, LinkEndpoint, partner, snapshot
+from .gateway import FedgwGateway
 from .kamailio import Kamailio
 from .mountns import PrivateDns, require_root
 from .process import ManagedProcess, free_port, is_root, tail
 from .prosody import Prosody
+from .registry import Registry
 from .sip import (Pidf, PidfTuple, SipDialog, SipEndpoint, SipMessage, options_ping,
-                  parse_pidf, pidf_document)
-from .sipp import SippRun, SipUser, parse_trace
+                  parse_pidf, pidf_activities, pidf_document)
+from .sipp import SippRun, SipUser, parse_trace, stage_notifies
 from .scenario import (Do, Expect, ExpectLog, ExpectNothing, NoLog, Ping, Scenario, Send,
                        main, run_case)
 from .xmlmatch import make_matcher, matches, parse_template, to_xml
@@ -95,6 +106,7 @@ __all__ = [
     "Prosody", "Do", "Expect", "ExpectLog", "ExpectNothing", "NoLog", "Ping", "Scenario", "Send",
     "main", "run_case", "make_matcher", "matches", "parse_template", "to_xml", "LoopThread",
     "XmppClient", "Kamailio", "Pidf", "PidfTuple", "SipDialog", "SipEndpoint", "SipMessage",
-    "options_ping", "parse_pidf", "pidf_document", "SippRun", "SipUser", "parse_trace",
-    "FedgwProxy", "LinkEndpoint", "partner", "snapshot",
+    "options_ping", "parse_pidf", "pidf_activities", "pidf_document", "SippRun", "SipUser",
+    "parse_trace", "stage_notifies", "FedgwProxy", "LinkEndpoint", "partner", "snapshot",
+    "FedgwGateway", "Registry",
 ]

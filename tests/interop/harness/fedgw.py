@@ -1,4 +1,5 @@
-"""fedgw's own programs in a scenario: fedgw-proxy and the stand-in gateway fedgw-link-endpoint.
+"""fedgw's own programs in a scenario: fedgw-proxy and the stand-in gateway fedgw-link-endpoint
+(the real fedgw-gateway is gateway.py's FedgwGateway; FedgwProxy dials either).
 
 FedgwProxy writes a fedgw.toml (config/fedgw.toml.example documents every key) into its own
 dir under the work dir: one local domain with its certificate, the scenario's dnsmasq as its
@@ -175,7 +176,7 @@ class FedgwProxy:
     address:5269."""
 
     def __init__(self, workdir: Path, build_dir: Path, *, domain: str, address: str, cert: Cert,
-                 trust_file: Path, dns: Dnsmasq, link: LinkEndpoint, link_cert: Cert,
+                 trust_file: Path, dns: Dnsmasq, link: Any, link_cert: Cert,
                  link_ca: Path, link_name: str, port: int = 5269, log_level: str = "debug",
                  timers: dict[str, str] | None = None, name: str | None = None,
                  extra_domains: list[tuple[str, Cert]] = ()):
@@ -188,6 +189,7 @@ class FedgwProxy:
         self.binary = _binary(build_dir, "proxy/app/fedgw-proxy")
         self.config_path = self.dir / "fedgw.toml"
         self.log_path = self.dir / "proxy.log"
+        self.registry_path = self.dir / "registry.sqlite"
         t = {"dialback": "5s", "dns": "1s", "connect": "3s", "reconnect_min": "200ms",
              "reconnect_max": "1s", "shutdown_grace": "2s"}
         t.update(timers or {})
@@ -197,7 +199,7 @@ class FedgwProxy:
             "[log]",
             f"level = {toml_str(log_level)}",
             "[registry]",
-            f"path = {toml_str(self.dir / 'registry.sqlite')}",
+            f"path = {toml_str(self.registry_path)}",
             "[proxy]",
             f"listen = [{toml_str(f'{address}:{port}')}]",
             f"control_socket = {toml_str(self.dir / 'proxy.sock')}",

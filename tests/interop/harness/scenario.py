@@ -38,10 +38,12 @@ from .ca import Ca
 from .dns import Dnsmasq
 from .errors import HarnessError, ScenarioTimeout, StepFailure, Terminated
 from .fedgw import FedgwProxy, LinkEndpoint
+from .gateway import FedgwGateway
 from .kamailio import Kamailio
 from .mountns import PrivateDns
 from .process import ManagedProcess, sweep_stale_workdirs
 from .prosody import Prosody
+from .registry import Registry
 from .sip import SipEndpoint
 from .sipp import SipUser
 from .xmlmatch import MatcherLike
@@ -79,7 +81,8 @@ class Expect:
     save: str | None = None
 
     def describe(self) -> str:
-        what = self.description or (self.spec if isinstance(self.spec, str) else "a stanza")
+        what = self.description or (self.spec if isinstance(self.spec, str)
+                                    else getattr(self.spec, "description", "a stanza"))
         return f"{self.actor} expects {what}"
 
 
@@ -91,7 +94,8 @@ class ExpectNothing:
     description: str | None = None
 
     def describe(self) -> str:
-        what = self.description or (self.spec if isinstance(self.spec, str) else "any stanza")
+        what = self.description or (self.spec if isinstance(self.spec, str)
+                                    else getattr(self.spec, "description", "any stanza"))
         return f"{self.actor} expects no {what} for {self.within:.1f} s"
 
 
@@ -232,6 +236,17 @@ class Scenario:
         proxy = FedgwProxy(self.workdir, self.build_dir, **kwargs)
         self.servers.append(proxy)
         return proxy
+
+    def fedgw_gateway(self, **kwargs: Any) -> FedgwGateway:
+        """fedgw-gateway from the build dir (see gateway.py); a missing binary FAILS here."""
+        gw = FedgwGateway(self.workdir, self.build_dir, **kwargs)
+        self.servers.append(gw)
+        return gw
+
+    def registry(self, name: str = "registry") -> Registry:
+        """A new registry file NAME.sqlite in the work dir, with the repository's schema
+        (see registry.py)."""
+        return Registry(self.workdir / f"{name}.sqlite", self.source_dir / "schema")
 
     def private_dns(self, dns: Dnsmasq, hosts: dict[str, str] | None = None) -> PrivateDns:
         return PrivateDns(self.workdir, dns, hosts)

@@ -242,13 +242,37 @@ def parse_pidf(body: bytes | str) -> Pidf:
     return Pidf(root.get("entity", ""), tuples, notes)
 
 
-def pidf_document(entity: str, basic: str, note: str | None = None, tuple_id: str = "t1") -> str:
-    """A one-tuple PIDF document on one line (sipp keyword values cannot hold newlines)."""
+def pidf_document(entity: str, basic: str, note: str | None = None, tuple_id: str = "t1",
+                  activity: str | None = None) -> str:
+    """A one-tuple PIDF document on one line (sipp keyword values cannot hold newlines).
+    `activity` (an RFC 4480 §3.2 activity such as "away" or "busy") adds a data-model person
+    (RFC 4479) carrying it in <rpid:activities/>, as SIP phones publish "away"."""
     note_xml = f"<note>{escape(note)}</note>" if note is not None else ""
+    person = ""
+    namespaces = ""
+    if activity is not None:
+        if not re.fullmatch(r"[a-z-]+", activity):
+            raise HarnessError(f"not an RPID activity name: {activity!r}")
+        namespaces = (' xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model"'
+                      ' xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid"')
+        person = (f'<dm:person id="p1"><rpid:activities><rpid:{activity}/></rpid:activities>'
+                  '</dm:person>')
     return ('<?xml version="1.0" encoding="UTF-8"?>'
-            f'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity={quoteattr(entity)}>'
+            f'<presence xmlns="urn:ietf:params:xml:ns:pidf"{namespaces} '
+            f'entity={quoteattr(entity)}>'
             f'<tuple id={quoteattr(tuple_id)}><status><basic>{escape(basic)}</basic></status>'
-            f'{note_xml}</tuple></presence>')
+            f'{note_xml}</tuple>{person}</presence>')
+
+
+def pidf_activities(body: bytes | str) -> list[str]:
+    """The RPID activities (RFC 4480 §3.2) anywhere in a PIDF document: the local names of
+    the children of every <activities/> element, in document order."""
+    try:
+        root = ET.fromstring(body if isinstance(body, bytes) else body.encode())
+    except ET.ParseError as e:
+        raise StepFailure(f"not well-formed PIDF ({e}):\n{body!r}") from None
+    return [_local(child.tag) for el in root.iter() if _local(el.tag) == "activities"
+            for child in el]
 
 
 # Dialogs and the endpoint -----------------------------------------------------------------------

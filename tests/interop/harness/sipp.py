@@ -8,6 +8,9 @@ call (`-m 1`), over UDP from the user's own loopback address:
   publish()           PUBLISH (RFC 3903) of a PIDF document; returns SIP-ETag publish.xml
   watch()             SUBSCRIBE to a presentity, first NOTIFY, unsubscribe,   subscribe.xml
   start_watch()       terminating NOTIFY (start_watch: in the background)
+  start_watch_until() SUBSCRIBE, answer NOTIFYs until they have shown each    watch.xml
+                      state of a list in turn (regexps), unsubscribe
+  unpublish()         PUBLISH Expires: 0 of the last publication (no body)    unpublish.xml
 Runtime values reach sipp as `-key NAME VALUE` ([NAME] in the file); what sipp cannot take
 at runtime (response codes in <recv response> and status lines, optional header lines) is
 written into a copy of the file as @NAME@ placeholders. What was sent and received is read
@@ -25,6 +28,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+from xml.sax.saxutils import escape
 
 from .errors import HarnessError, StepFailure
 from .kamailio import Kamailio
@@ -79,6 +84,73 @@ def render_scenario(name: str, dest: Path, subst: dict[str, str]) -> Path:
         raise HarnessError(f"sipp scenario {src}: no value for {', '.join(left)}")
     dest.write_text(text)
     return dest
+
+
+def _attr(text: str) -> str:
+    """Text for an XML attribute value between double quotes."""
+    return escape(text, {'"': "&quot;"})
+
+
+_OK_TO_LAST = """    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>"""
+
+
+MAX_NOTIFIES_PER_STAGE = 16
+
+
+def _stages_xml(stages: list[str]) -> str:
+    """The stages of watch.xml. Stage i receives NOTIFYs and answers each (sipp's regexp
+    variable stageI is set once one matched stages[i]); the answer to the matching one jumps
+    to stageI_done. Unrolled, at most MAX_NOTIFIES_PER_STAGE NOTIFYs, then a receive that
+    nothing matches fails the call. Stage 1 starts by answering the NOTIFY that came after
+    the SUBSCRIBE's response (label stage1_answer), which may already have matched."""
+    out = []
+
+    def recv(var: str, rx: str) -> str:
+        return (f'  <recv request="NOTIFY">\n    <action>\n'
+                f'      <ereg regexp="{_attr(rx)}" search_in="msg" check_it="false" '
+                f'assign_to="{var}"/>\n    </action>\n  </recv>')
+
+    def answer(var: str) -> str:
+        return f'  <send test="{var}" next="{var}_done">\n{_OK_TO_LAST}\n  </send>'
+
+    for i, rx in enumerate(stages, 1):
+        var = f"stage{i}"
+        for n in range(MAX_NOTIFIES_PER_STAGE):
+            out.append(recv(var, rx))
+            if i == 1 and n == 0:
+                out.append('  <label id="stage1_answer"/>')
+            out.append(answer(var))
+        out.append(f'  <recv request="NO_NOTIFY_MATCHED_STAGE_{i}"/>')
+        out.append(f'  <label id="{var}_done"/>')
+    return "\n".join(out)
+
+
+def stage_notifies(run: "SippRun", stages: list[str]) -> list[SipMessage]:
+    """For a start_watch_until run: the NOTIFY that ended each stage, in order (as sipp
+    matched them: the first NOTIFY after the previous stage's that matches the stage's
+    regexp). StepFailure naming the stage when one was never seen."""
+    notifies = run.received_requests("NOTIFY")
+    out, i = [], 0
+    for n, rx in enumerate(stages, 1):
+        pattern = re.compile(rx, re.S)
+        while i < len(notifies) and not pattern.search(str(notifies[i])):
+            i += 1
+        if i == len(notifies):
+            seen = "\n".join(f"--- NOTIFY:\n{m}" for m in notifies) or "(no NOTIFY)"
+            raise StepFailure(f"{run.name}: stage {n} expected a NOTIFY matching /{rx}/, "
+                              f"saw:\n{seen}")
+        out.append(notifies[i])
+        i += 1
+    return out
 
 
 class SippRun:
@@ -170,6 +242,28 @@ class SippRun:
                 out.append(m)
         return out
 
+    def wait_received(self, method: str, pred: Callable[[SipMessage], bool],
+                      timeout: float = 10.0, description: str | None = None) -> SipMessage:
+        """While sipp runs: poll its trace until a `method` request satisfying pred came in;
+        returns it. StepFailure with what did come when it does not within `timeout`."""
+        what = description or f"a {method}"
+        deadline = time.monotonic() + timeout
+        while True:
+            for m in self.received_requests(method):
+                if pred(m):
+                    return m
+            if time.monotonic() > deadline:
+                raise StepFailure(f"{self.user.name}: expected {what} within {timeout:.1f} s; "
+                                  f"sipp exchanged:\n{self.exchange_text()}")
+            if not self.process.is_running() and self.process.proc is not None:
+                # one last look: it may have come just before sipp ended
+                if any(pred(m) for m in self.received_requests(method)):
+                    continue
+                raise StepFailure(f"{self.user.name}: sipp ended (status "
+                                  f"{self.process.proc.returncode}) before {what} came\n"
+                                  f"{self.logs_text()}")
+            time.sleep(0.05)
+
     def responses(self, method: str | None = None) -> list[SipMessage]:
         return [e.message for e in self.trace() if e.direction == "received" and
                 not e.message.is_request and (method is None or e.message.method == method)]
@@ -196,7 +290,7 @@ class SippRun:
                 + "\n".join(screen[-12:]))
 
     def require_passed(self, what: str, method: str | None = None,
-                       expect: int | None = None) -> None:
+                       expect: int | str | None = None) -> None:
         """FAIL unless sipp's call passed; says which final response came instead."""
         if self.rc == 0:
             return
@@ -205,6 +299,9 @@ class SippRun:
             final = self.final_response(method)
             got = final.start_line.split(" ", 1)[1] if final else "no final response"
             detail = f": expected {expect}, got {got}" if expect else f": got {got}"
+            if final is not None and str(final.status) in str(expect):
+                detail = (f": {method} got {got} as expected, but the call failed after it "
+                          f"(see the error log below)")
         raise StepFailure(f"{self.user.name}: {what}{detail} (sipp exit status {self.rc})\n"
                           f"{self.logs_text()}")
 
@@ -249,14 +346,18 @@ class SipUser:
         run.require_passed(f"REGISTER {self.uri}", "REGISTER", expect)
         return self._final(run, "REGISTER")
 
-    def send_message(self, to_uri: str, body: str, expect: int = 200) -> tuple[SipMessage,
-                                                                                SipMessage]:
-        """MESSAGE to to_uri with a text/plain body; returns (request sent, final response)."""
+    def send_message(self, to_uri: str, body: str, expect: int = 200,
+                     also: tuple[int, ...] = ()) -> tuple[SipMessage, SipMessage]:
+        """MESSAGE to to_uri with a text/plain body, expecting the final response `expect`
+        (or one of `also`); returns (request sent, final response)."""
         if "\n" in body:
             raise HarnessError("sipp keyword values cannot hold newlines")
+        alternatives = "".join(f'  <recv response="{code}" optional="true" next="done"/>\n'
+                               for code in also)
         run = self._run("message", {"to_uri": to_uri, "body": body},
-                        {"EXPECT": str(expect)}).run()
-        run.require_passed(f"MESSAGE to {to_uri}", "MESSAGE", expect)
+                        {"EXPECT": str(expect), "ALSO": alternatives}).run()
+        run.require_passed(f"MESSAGE to {to_uri}", "MESSAGE",
+                           expect if not also else " or ".join(map(str, (expect, *also))))
         return run.sent("MESSAGE")[0], self._final(run, "MESSAGE")
 
     def receive_messages(self, code: int = 200, reason: str = "OK",
@@ -298,6 +399,32 @@ class SipUser:
         gateway): run.wait(), run.require_passed(...), run.received_requests("NOTIFY")."""
         return self._run("subscribe", {"to_uri": presentity, "expires": str(expires)},
                          {"EXPECT": str(expect)}, timeout=timeout or self.timeout).start()
+
+    def start_watch_until(self, presentity: str, stages: list[str], expires: int = 600,
+                          expect: int = 200, timeout: float | None = None) -> SippRun:
+        """Watch presentity until its NOTIFYs have shown each state of `stages` in turn, then
+        unsubscribe, in the background. A stage is a POSIX extended regular expression that
+        sipp matches against a whole NOTIFY (headers and body), e.g. a status note; a NOTIFY
+        that does not match the current stage is answered and waited past. The first stage
+        is also tried on the first NOTIFY. run.wait(), run.require_passed(...), then
+        stage_notifies(run, stages) gives the NOTIFY that ended each stage."""
+        if not stages:
+            raise HarnessError("start_watch_until needs at least one stage")
+        for rx in stages:
+            re.compile(rx)  # a typo fails here rather than as a sipp parse error
+        return self._run("watch", {"to_uri": presentity, "expires": str(expires)},
+                         {"EXPECT": str(expect), "FIRST_REGEXP": _attr(stages[0]),
+                          "STAGES": _stages_xml(stages)},
+                         timeout=timeout or self.timeout).start()
+
+    def unpublish(self, expect: int = 200) -> None:
+        """Remove the last publication (RFC 3903 §4.5: SIP-If-Match, Expires: 0, no body)."""
+        if not self.etag:
+            raise HarnessError(f"{self.name}: nothing published to remove")
+        run = self._run("unpublish", {"etag": self.etag}, {"EXPECT": str(expect)}).run()
+        run.require_passed(f"PUBLISH Expires: 0 for {self.uri}", "PUBLISH", expect)
+        if expect == 200:
+            self.etag = None
 
     def _final(self, run: SippRun, method: str) -> SipMessage:
         final = run.final_response(method)

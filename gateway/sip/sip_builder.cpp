@@ -89,6 +89,19 @@ int clone_via(void* src, void** dst) {
     return osip_via_clone(static_cast<const osip_via_t*>(src), reinterpret_cast<osip_via_t**>(dst));
 }
 
+int clone_record_route(void* src, void** dst) {
+    return osip_record_route_clone(static_cast<const osip_record_route_t*>(src),
+                                   reinterpret_cast<osip_record_route_t**>(dst));
+}
+
+// RFC 3261 §12.1.1: a UAS answering a dialog-creating request with a 101-299 response copies
+// every Record-Route value of the request into it, in order, so the UAC learns the route set
+// (RFC 6665 §4.2.1.1 for SUBSCRIBE). Copying them into an in-dialog answer is harmless: the
+// UAC fixed its route set when the dialog was created.
+bool creates_dialog(std::string_view method) {
+    return method == "SUBSCRIBE" || method == "INVITE" || method == "REFER";
+}
+
 Result<void, SipError> add_headers(SipMessage& m, const std::vector<Header>& headers) {
     for (const auto& h : headers) {
         if (auto ok = m.add_header(h.name, h.value); !ok) return ok;
@@ -318,6 +331,10 @@ Result<SipMessage, SipError> build_response(const SipMessage& request, int statu
         osip_call_id_clone(req->call_id, &raw->call_id) != 0 ||
         osip_cseq_clone(req->cseq, &raw->cseq) != 0) {
         return Unexpected(internal("cannot copy the request's headers"));
+    }
+    if (status > 100 && status < 300 && creates_dialog(request.method()) &&
+        osip_list_clone(&req->record_routes, &raw->record_routes, &clone_record_route) != 0) {
+        return Unexpected(internal("cannot copy the request's Record-Route"));
     }
     osip_generic_param_t* tag = nullptr;
     osip_to_get_tag(raw->to, &tag);

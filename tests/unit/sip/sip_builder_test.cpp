@@ -240,6 +240,33 @@ TEST(BuildResponse, UsesGivenTagReasonHeadersContactAndBody) {
     EXPECT_EQ(r->body(), "why");
 }
 
+// RFC 3261 §12.1.1: "When a UAS responds to a request with a response that establishes a
+// dialog (such as a 2xx to INVITE), the UAS MUST copy all Record-Route header field values from
+// the request into the response (including the URIs, URI parameters, and any Record-Route
+// header field parameters, whether they are known or unknown to the UAS) and MUST maintain the
+// order of those values." RFC 6665 §4.2.1.1 makes a 2xx to SUBSCRIBE such a response. Without
+// them Kamailio answers the watcher's refresh with 404 (seen in tests/interop/gateway_full).
+TEST(BuildResponse, DialogCreatingAnswerCopiesRecordRouteInOrder) {
+    std::string text = samples::kamailio_subscribe();
+    const std::string rr =
+        "Record-Route: <sip:192.0.2.10;lr;ftag=uS8xHKc2L>\r\n"
+        "Record-Route: <sip:192.0.2.11;lr>\r\n";
+    text.insert(text.find("Max-Forwards"), rr);
+    SipMessage sub = request(text);
+    auto ok = build_response(sub, 200, {}, {}, counter());
+    ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+    const std::string w = wire(*ok);
+    const auto first = w.find("<sip:192.0.2.10;lr;ftag=uS8xHKc2L>");
+    const auto second = w.find("<sip:192.0.2.11;lr>");
+    ASSERT_NE(first, std::string::npos) << w;
+    ASSERT_NE(second, std::string::npos) << w;
+    EXPECT_LT(first, second) << "order kept";
+
+    auto refused = build_response(sub, 404, {}, {}, counter());
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_FALSE(refused->header("record-route").has_value()) << "no dialog, no route set";
+}
+
 TEST(BuildResponse, Refusals) {
     SipMessage msg = request(samples::kamailio_message());
     EXPECT_EQ(build_response(msg, 700, {}, {}, counter()).error().code,

@@ -10,8 +10,8 @@ Runs `meson install --destdir TMP` for the build under test, then checks in TMP:
   - the example configuration's control sockets lie in the units' RuntimeDirectory (/run/fedgw)
     and its registry in their StateDirectory (/var/lib/fedgw);
   - `systemd-sysusers --root=TMP` creates the fedgw user from the installed sysusers.d file, and
-    `systemd-tmpfiles --root=TMP --create` then makes /etc/fedgw/tls 0750 root:fedgw and
-    /var/lib/fedgw 0700 fedgw:fedgw;
+    `systemd-tmpfiles --root=TMP --create` then makes /etc/fedgw/tls 0750 root:fedgw,
+    /var/lib/fedgw 0700 fedgw:fedgw and /run/fedgw 0750 fedgw:fedgw;
   - `systemd-analyze verify` accepts every unit with no warning at all, and
     `systemd-analyze security --offline=yes` rates each one at most 2.0 ("OK").
 Nothing is started. Any failed check fails the test; the systemd tools are required (package
@@ -168,7 +168,8 @@ def check_users_and_dirs(dest, a):
         return
     for path, mode, owner, group in (("/etc/fedgw", 0o755, 0, 0),
                                      ("/etc/fedgw/tls", 0o750, 0, gid),
-                                     ("/var/lib/fedgw", 0o700, uid, gid)):
+                                     ("/var/lib/fedgw", 0o700, uid, gid),
+                                     ("/run/fedgw", 0o750, uid, gid)):
         try:
             st = os.stat(dest + path)
         except OSError as e:
@@ -177,7 +178,8 @@ def check_users_and_dirs(dest, a):
         got = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
         if got != (mode, owner, group):
             fail(f"{path} is {got[0]:o} {got[1]}:{got[2]}, expected {mode:o} {owner}:{group}")
-    ok("systemd-tmpfiles made /etc/fedgw/tls 0750 root:fedgw and /var/lib/fedgw 0700 fedgw")
+    ok("systemd-tmpfiles made /etc/fedgw/tls 0750 root:fedgw, /var/lib/fedgw 0700 fedgw and "
+       "/run/fedgw 0750 fedgw")
 
 
 def check_with_systemd_analyze(dest, a, units, work):

@@ -167,9 +167,12 @@ Result<nlohmann::json, ControlError> query_request(std::string_view path_view,
         return Unexpected(error(ControlErrorKind::Other,
                                 std::string("cannot create a socket: ") + std::strerror(errno)));
     if (auto r = connect_to(fd.get(), path, deadline); !r) return Unexpected(r.error());
-    if (auto r = send_all(fd.get(), path, reply_line(request), deadline); !r)
-        return Unexpected(r.error());
+    auto sent = send_all(fd.get(), path, reply_line(request), deadline);
+    if (!sent && sent.error().kind == ControlErrorKind::Timeout) return Unexpected(sent.error());
+    // A server that refuses us (busy) may answer and close before our request is out: read
+    // what it said before reporting the broken pipe.
     auto reply = read_reply(fd.get(), path, deadline, timeout);
+    if (!sent && (!reply || reply->empty())) return Unexpected(sent.error());
     if (!reply) return Unexpected(reply.error());
     auto parsed = parse_reply(*reply);
     if (!parsed && parsed.error().kind == ControlErrorKind::BadReply)

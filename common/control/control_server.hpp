@@ -13,6 +13,9 @@
 // {"error":"unknown command \"x\""}. An exception from the handler becomes
 // {"error":"internal error: ..."}, never a crash.
 //
+// The process must ignore SIGPIPE (std::signal(SIGPIPE, SIG_IGN) in main): libuv writes with
+// write(2), and a client that closes before reading its answer would otherwise kill it.
+//
 // Loop-bound.
 #pragma once
 

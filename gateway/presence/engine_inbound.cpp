@@ -71,6 +71,10 @@ void PresenceEngine::Impl::on_subscribe(const sip::SipMessage& req,
     const auto step = gateway::on_sip_subscribe(expires, in_dialog, p->rec.state,
                                                 WatcherAuthorization::Allowed, policy);
     const std::uint32_t granted = step.granted.value_or(0);
+    if (!in_dialog && expires == 0 && p->rec.in.exists() && p->rec.in.call_id != call_id) {
+        fetch_beside_subscription(*p, step, req, tx);
+        return;
+    }
     InboundDialog& d = p->rec.in;
     if (!in_dialog) {
         if (d.exists() && d.call_id != call_id) {
@@ -103,6 +107,42 @@ void PresenceEngine::Impl::on_subscribe(const sip::SipMessage& req,
     spec.contact = contact;
     spec.headers = {{"Expires", std::to_string(granted)}};
     apply(key, step, ctx, [this, tx, spec] { respond(tx, 200, {}, spec); });
+}
+
+void PresenceEngine::Impl::fetch_beside_subscription(Pair& p, const SubscriptionStep& step,
+                                                     const sip::SipMessage& req,
+                                                     const sip::ServerTransaction& tx) {
+    // A fetch (RFC 6665 §4.4.3, RFC 7248 §6.2) from a watcher that also holds a live
+    // subscription: it is answered in its own one-shot dialog, and the live one, with the
+    // pair's state, is left as it is. The step's actions are run on a copy carrying the
+    // fetch's dialog.
+    Pair once = p;
+    once.rec.in = InboundDialog{};
+    once.rec.in.call_id = req.call_id();
+    once.rec.in.local_tag = sip::make_tag(random);
+    once.rec.in.remote_tag = req.from().tag;
+    once.rec.in.remote_uri = req.from().uri;
+    once.rec.in.remote_cseq = req.cseq().number;
+    once.rec.in.remote_target = first_contact(req);
+    once.rec.in.route_set = record_route_uris(req);
+    once.rec.in.expires_at = unix_now();
+    Actions acts;
+    for (XmppAction a : step.xmpp) {
+        if (auto stanza = xmpp_for(once, a, {})) acts.xmpp.push_back(std::move(stanza));
+    }
+    for (const SipStep& s : step.sip) {
+        if (auto n = build_notify(once, s.action, s.reason)) acts.sip.push_back(std::move(*n));
+    }
+    log::info("presence.sip_fetch_in", {{"xmpp", p.rec.xmpp},
+                                        {"sip", p.rec.sip},
+                                        {"call_id", once.rec.in.call_id},
+                                        {"live_call_id", p.rec.in.call_id}});
+    sip::ResponseSpec spec;
+    spec.to_tag = once.rec.in.local_tag;
+    spec.contact = contact;
+    spec.headers = {{"Expires", "0"}};
+    respond(tx, 200, {}, spec);
+    dispatch(std::move(acts));
 }
 
 std::string PresenceEngine::Impl::u_pidf(const Pair& p) const {

@@ -180,6 +180,8 @@ struct PresenceEngine::Impl {
 
     // --- engine_inbound.cpp: S watches U -----------------------------------------------------
     void on_subscribe(const sip::SipMessage& req, const sip::ServerTransaction& tx);
+    void fetch_beside_subscription(Pair& p, const SubscriptionStep& step,
+                                   const sip::SipMessage& req, const sip::ServerTransaction& tx);
     std::optional<OutRequest> build_notify(Pair& p, SipAction action, std::string_view reason);
     std::string u_pidf(const Pair& p) const;
     void on_notify_result(const InFlight& what,

@@ -88,6 +88,9 @@ Result<void, std::string> GatewayServer::init() {
     if (auto dv = store_->data_version()) data_version_ = *dv;
     apply_settings();
 
+    // The control socket first: a second fedgw-gateway learns that one is already running
+    // before it touches the SIP and link ports.
+    if (auto r = open_control(); !r) return r;
     if (auto r = start_sip(); !r) return r;
     if (auto r = start_presence(); !r) return r;
     if (auto r = start_link(); !r) return r;
@@ -366,6 +369,7 @@ void GatewayServer::stop(std::function<void()> on_stopped) {
     signals_.clear();
     // The engine's timers stop; its dialogs stay in the store for the next start.
     engine_->close();
+    if (control_) control_->close();
     const auto grace = static_cast<std::uint64_t>(config_.gateway->timers.shutdown_grace.ms);
     grace_deadline_ = uv_now(loop_) + grace;
     grace_timer_ = new uv_timer_t;

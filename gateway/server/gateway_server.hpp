@@ -44,6 +44,7 @@
 #include "common/base/stanza_error.hpp"
 #include "common/config/address.hpp"
 #include "common/config/config.hpp"
+#include "common/control/control_server.hpp"
 #include "common/dns/resolver.hpp"
 #include "common/jid/jid.hpp"
 #include "common/linkio/link_server.hpp"
@@ -114,6 +115,7 @@ class GatewayServer {
     Result<void, std::string> start_sip();
     Result<void, std::string> start_presence();
     Result<void, std::string> start_link();
+    Result<void, std::string> open_control();
     void start_signals();
     static void on_signal(uv_signal_t* s, int signum);
 
@@ -191,6 +193,8 @@ class GatewayServer {
     std::deque<Queued> queue_;  // stanzas toward XMPP waiting for link credit, in order
     std::unordered_map<std::string, ComposingState> composing_;  // "from|to" -> last sent
     std::uint32_t cseq_ = 1;
+
+    std::unique_ptr<control::ControlServer> control_;  // fedgwctl diag
 
     std::vector<uv_signal_t*> signals_;
     uv_timer_t* registry_timer_ = nullptr;

@@ -88,4 +88,19 @@ nlohmann::json GatewayServer::status() const {
     return j;
 }
 
+Result<void, std::string> GatewayServer::open_control() {
+    control::ControlLimits limits;
+    limits.service = "fedgw-gateway";
+    auto c = control::ControlServer::create(
+        loop_, config_.gateway->control_socket,
+        [this](std::string_view cmd, const nlohmann::json&) -> nlohmann::json {
+            if (cmd == "status") return status();
+            return nullptr;  // the server answers "unknown command"
+        },
+        limits);
+    if (!c) return Unexpected(c.error().text);
+    control_ = std::move(*c);
+    return {};
+}
+
 }  // namespace fedgw::gateway

@@ -396,11 +396,11 @@ std::optional<std::string> Router::no_longer_allowed(S2sConnection& c) const {
             continue;
         }
         log::warn("s2s.refused", {{"conn", c.id()},
-                                  {"direction", name(c.direction())},
                                   {"domain", d.domain},
                                   {"rule", rule},
                                   {"detail", detail},
-                                  {"when", "registry change"}});
+                                  {"when", "registry change"},
+                                  {"direction", name(c.direction())}});
         if (!detail.empty()) rule += ": " + detail;
         return d.domain + " is no longer admitted (" + rule + ")";
     }
@@ -408,6 +408,20 @@ std::optional<std::string> Router::no_longer_allowed(S2sConnection& c) const {
 }
 
 void Router::shutdown(std::function<void()> done) {
+    // Stanzas held for link credit go back to their senders while the streams still stand;
+    // where no stream to the sender's domain is up, the loss is logged.
+    for (auto& [frame, stanza] : waiting_) {
+        std::string remote = domain_of(stanza->attr_or("from", ""));
+        auto it = routes_.find({frame.local, remote});
+        if (it != routes_.end() && it->second.state == RouteState::Ready && it->second.conn)
+            bounce_to_partner(
+                frame.local, remote, *stanza,
+                StanzaError::of(StanzaCondition::ServiceUnavailable, "the proxy is shutting down"));
+        else
+            log::warn("proxy.bounce_lost", {{"to", stanza->attr_or("from", "")},
+                                            {"reason", "the proxy is shutting down"}});
+    }
+    waiting_.clear();
     shutting_down_ = true;
     shutdown_done_ = std::move(done);
     for (auto& [key, r] : routes_) {

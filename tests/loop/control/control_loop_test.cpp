@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -76,6 +77,7 @@ class ControlLoopTest : public ::testing::Test {
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
         path_ = dir_ + "/proxy.sock";
+        std::signal(SIGPIPE, SIG_IGN);  // as the services do (control_server.hpp)
         ASSERT_EQ(uv_loop_init(&loop_), 0);
     }
 
@@ -205,6 +207,26 @@ TEST_F(ControlLoopTest, UnknownAndMalformedRequestsGetAnError) {
     EXPECT_EQ(garbage, "{\"error\":\"the request is not valid JSON\"}\n");
     EXPECT_EQ(array, "{\"error\":\"the request must be a JSON object\"}\n");
     EXPECT_EQ(no_newline, reply_line(status_reply()));
+}
+
+// A client that sends its request and vanishes before the answer costs the server nothing.
+TEST_F(ControlLoopTest, ClientGoneBeforeTheAnswerIsHarmless) {
+    start();
+    int handled_before = 0;
+    Result<nlohmann::json, ControlError> after = Unexpected(ControlError{"not run"});
+    in_thread([&] {
+        for (int i = 0; i < 20; ++i) {
+            int fd = raw_connect(path_);
+            std::string line = request_line("status");
+            ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+            ::close(fd);
+        }
+    });
+    handled_before = handled_;
+    run_until([&] { return server_->client_count() == 0; });
+    in_thread([&] { after = query(path_, "status"); });
+    EXPECT_TRUE(after.has_value()) << after.error().text;
+    EXPECT_GE(handled_, handled_before);
 }
 
 TEST_F(ControlLoopTest, OverlongRequestIsRefused) {

@@ -338,6 +338,34 @@ TEST_F(PresenceEngineTest, SipUnsubscribeEndsTheDialogButKeepsTheApproval) {
     EXPECT_EQ(xmpp_.size(), 1u) << "only the first SUBSCRIBE asked U";
 }
 
+TEST_F(PresenceEngineTest, FetchBesideALiveSubscriptionLeavesItAlone) {
+    start_engine();
+    auto watch = sip_subscribe(kRomeoSip, 600, "live@kam");
+    ASSERT_TRUE(run_until([&] { return watch->done(); }));
+    xmpp_in("<presence from='romeo@xmpp.test' to='alice@sip.test' type='subscribed'/>");
+    ASSERT_NE(wait_for("NOTIFY", 2), nullptr);
+    // RFC 6665 §4.4.3: a fetch is a SUBSCRIBE with Expires: 0 in a new dialog.
+    auto fetch = sip_subscribe(kRomeoSip, 0, "fetch@kam");
+    ASSERT_TRUE(run_until([&] { return fetch->done(); }));
+    EXPECT_EQ(fetch->status, 200);
+    Received* once = wait_for("NOTIFY", 3);
+    ASSERT_NE(once, nullptr);
+    EXPECT_EQ(once->message.call_id(), "fetch@kam");
+    EXPECT_EQ(once->message.subscription_state()->state, "terminated");
+    EXPECT_TRUE(pidf_of(*once).has_value()) << "U approved Alice: the state goes with it";
+    ASSERT_TRUE(wait_xmpp(2));
+    EXPECT_TRUE(contains(xmpp_[1], "type='probe'")) << "RFC 7248 §6.2: U's server is asked";
+    // The live subscription still gets U's changes.
+    xmpp_in("<presence from='romeo@xmpp.test/orchard' to='alice@sip.test'/>");
+    Received* change = wait_for("NOTIFY", 4);
+    ASSERT_NE(change, nullptr);
+    EXPECT_EQ(change->message.call_id(), "live@kam");
+    EXPECT_EQ(change->message.subscription_state()->state, "active");
+    auto s = engine_->summary();
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_TRUE(s[0].inbound_dialog);
+}
+
 TEST_F(PresenceEngineTest, UnknownDialogAndWrongEventAreRefused) {
     start_engine();
     // A NOTIFY for a subscription the gateway never made.

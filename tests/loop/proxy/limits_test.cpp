@@ -115,6 +115,31 @@ TEST_F(LimitsTest, FullLinkHoldsABoundedNumberAndAnswersTheRest) {
     EXPECT_EQ(a_.count("type='error'"), static_cast<std::size_t>(kBurst - 2));
 }
 
+// B shuts down while it holds a stanza for link credit: the sender hears service-unavailable
+// before the stream closes.
+TEST_F(LimitsTest, HeldStanzasAreAnsweredAtShutdown) {
+    TestCa ca;
+    auto ca_cert = ca.issue({.dns = {"a.test"}});
+    auto cb_cert = ca.issue({.dns = {"b.test"}});
+    prepare(a_, "a.test", ca_cert, ca.ca_path());
+    prepare(b_, "b.test", cb_cert, ca.ca_path());
+    start(a_, policy({partner("b.test", b_.port)}, "secret-a"));
+    start_with(b_, policy({partner("a.test", a_.port)}, "secret-b"),
+               [](link::StanzaFrame&) { return GatewaySend::Full; });
+    a_.router->from_gateway(frame("a.test", message("romeo@a.test/x", "juliet@b.test", "h1")));
+    run_until([&] { return b_.router->waiting_for_credit() == 1; }, "the stanza held at B");
+    // B answers on its own stream to A, which must be up for the answer to travel.
+    b_.router->from_gateway(frame("b.test", message("juliet@b.test/y", "romeo@a.test/x", "r1")));
+    run_until([&] { return a_.count("id='r1'") == 1; }, "B's stream to A up");
+
+    bool b_done = false;
+    b_.router->shutdown([&] { b_done = true; });
+    run_until([&] { return a_.count("id='h1'") == 1; }, "the held stanza answered");
+    EXPECT_NE(a_.to_gateway.back().xml.find("<service-unavailable"), std::string::npos)
+        << a_.to_gateway.back().xml;
+    run_until([&] { return b_done; }, "B shut down");
+}
+
 // B's link is full, so B stops reading from A; A keeps sending large stanzas from its gateway
 // side until its write queue passes the high watermark; from then on they come back to A's
 // gateway as resource-constraint. When B's link opens again, everything not answered arrives.

@@ -58,6 +58,35 @@ TEST_F(StreamTimersTest, SilentOrStalledPeerIsClosedAtTheEstablishmentTimeout) {
     run_until([&] { return b_.router->connections().empty(); }, "both connections gone");
 }
 
+// A peer that asks for STARTTLS and then never starts the handshake is closed at the
+// establishment timeout too; nothing is written into the pending handshake.
+TEST_F(StreamTimersTest, PeerStalledInTheTlsHandshakeIsClosed) {
+    TestCa ca;
+    auto cb_cert = ca.issue({.dns = {"b.test"}});
+    prepare(b_, "b.test", cb_cert, ca.ca_path());
+    StreamTimers t = timers(60'000, 0);
+    t.establishment_ms = 300;
+    start(b_, policy({partner("a.test", 0)}, "secret-b"),
+          [&](RouterOptions& o) { o.stream_timers = t; });
+
+    std::string got;
+    bool closed = false;
+    in_thread([&] {
+        RawPeer peer(b_.port);
+        peer.send(stream_header("a.test", "b.test"));
+        peer.read_until("</stream:features>", 5000);
+        peer.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        peer.read_until("<proceed", 5000);
+        closed = peer.read_to_eof(5000);
+        got = peer.received;
+    });
+    EXPECT_TRUE(closed);
+    ASSERT_NE(got.find("<proceed"), std::string::npos) << got;
+    EXPECT_EQ(got.find('>', got.find("<proceed")), got.size() - 1)
+        << "nothing after <proceed/>: " << got;
+    EXPECT_EQ(logged({"s2s.stream_closed", "connection-timeout"}), 1u);
+}
+
 // Inactivity timeout: once the stanza is through and nothing more arrives (A sends no
 // keepalives), B closes its inbound stream with connection-timeout; A's route recovers with
 // a fresh stream for the next stanza.

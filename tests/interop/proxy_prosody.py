@@ -284,8 +284,8 @@ def registry_change(sc: Scenario) -> None:
            lambda _sc: w.endpoint.update_registry(
                snapshot([], blocked=[(PROSODY, "abuse")], version=2))),
         ExpectLog(w.proxy, r"registry\.applied version=2"),
-        ExpectLog(w.proxy, rf"s2s\.refused conn=\d+ direction=in domain={PROSODY} "
-                           r"rule=blocked detail=abuse when=\"registry change\""),
+        ExpectLog(w.proxy, rf"s2s\.refused conn=\d+ domain={PROSODY} rule=blocked detail=abuse "
+                           r"when=\"registry change\""),
         ExpectLog(w.prosody, rf"Session closed by remote with error: policy-violation "
                              rf"\({PROSODY} is no longer admitted \(blocked: abuse\)\)"),
         # Prosody's next stream is refused, and its user learns why.

@@ -180,8 +180,9 @@ def describe(el: ET.Element) -> str:
 def check_subscribe_route(run: Any, timeout: float = 5.0) -> None:
     """For a sipp watcher's run through Kamailio to the gateway: the gateway's 2xx to the
     SUBSCRIBE must carry the Record-Route Kamailio put on the request (RFC 3261 §12.1.1: a
-    response that creates a dialog copies every Record-Route value; RFC 6665 §4.2.1.1), or
-    the watcher's refreshes and un-SUBSCRIBE cannot find their way back through Kamailio.
+    response that creates a dialog, as a SUBSCRIBE's 2xx does, copies every Record-Route
+    value), or the watcher's refreshes and un-SUBSCRIBE cannot find their way back through
+    Kamailio.
     StepFailure naming both when not."""
     deadline = time.monotonic() + timeout
     while (ok := run.final_response("SUBSCRIBE")) is None:
@@ -197,7 +198,7 @@ def check_subscribe_route(run: Any, timeout: float = 5.0) -> None:
     if sent.headers("Record-Route") or not rrs or not all(KAMAILIO_IP in r for r in rrs):
         raise StepFailure("expected the gateway's 2xx to the SUBSCRIBE to copy Kamailio's "
                           "Record-Route from the request (RFC 3261 §12.1.1: a response that "
-                          "creates a dialog copies every Record-Route value; RFC 6665 "
-                          "§4.2.1.1), so refreshes and the un-SUBSCRIBE come back through "
-                          f"Kamailio\nsaw: {ok.start_line} with Record-Route "
+                          "creates a dialog copies every Record-Route value), so refreshes "
+                          "and the un-SUBSCRIBE come back through Kamailio"
+                          f"\nsaw: {ok.start_line} with Record-Route "
                           f"{rrs or '(none)'}\n{ok}")

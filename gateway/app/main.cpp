@@ -2,6 +2,7 @@
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -43,6 +44,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     log::set_level(config->log.level);
+    // libuv writes with write(2): a proxy, SIP peer or control client that vanishes mid-write
+    // must cost an EPIPE on that connection, not the whole process.
+    std::signal(SIGPIPE, SIG_IGN);
 
     uv_loop_t loop;
     uv_loop_init(&loop);

@@ -1,8 +1,8 @@
-// A tiny blocking client of the services' control socket (CONTROL_SPEC: one JSON request line,
-// one JSON reply, then the server closes). fedgwctl keeps its own so that it does not depend
-// on common/control; the two speak the same wire format and may be merged later.
+// fedgwctl's view of the services' control socket: common/control's blocking query() (one JSON
+// request line, one JSON reply), with the failure kinds diag turns into advice and their
+// stable --json names. The socket file is looked at first, so "not a socket" is told apart.
 //
-// Edge (tool): plain POSIX sockets, poll() for the deadline. No libuv.
+// Edge (tool): blocking, no libuv.
 #pragma once
 
 #include <string>

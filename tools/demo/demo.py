@@ -71,7 +71,7 @@ class Demo:
         say("setup", f"work dir {sc.workdir}")
         s = self.stack = FullStack(
             sc, xmpp_users={"alice": "alice-demo", KEEP_XMPP_USER: KEEP_XMPP_PASSWORD},
-            sip_users=("bob", KEEP_SIP_USER), ca_label="demo-ca", ca_days=30)
+            sip_users=("bob", KEEP_SIP_USER), ca_label="demo-ca", ca_days=365)
         say("setup", f"throwaway CA {s.ca.ca_file}; certificates for {PARTNER}, {SIP_DOMAIN}, "
                      "gateway.internal and proxy.internal")
         say("setup", f"gateway registry {s.registry.path}: partner {PARTNER} (federated), "

@@ -2,7 +2,8 @@
 """The packaging test (suite 'packaging'): what `meson install` puts where, and whether it works.
 
 Runs `meson install --destdir TMP` for the build under test, then checks in TMP:
-  - the service binaries in sbindir, one systemd unit per service in the unit directory,
+  - the service binaries in sbindir, fedgwctl in bindir, one systemd unit per service in the
+    unit directory,
     fedgw.conf in sysusers.d and tmpfiles.d, the example configuration, the Kamailio routing
     fragment and the schema;
   - each unit: ExecStart is the installed binary with --config <sysconfdir>/fedgw/fedgw.toml,
@@ -213,7 +214,7 @@ def check_with_systemd_analyze(dest, a, units, work):
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("meson", "build-root", "prefix", "sbindir", "unitdir", "sysusersdir",
+    for opt in ("meson", "build-root", "prefix", "bindir", "sbindir", "unitdir", "sysusersdir",
                 "tmpfilesdir", "confdir", "datadir", "services"):
         p.add_argument("--" + opt, required=True)
     a = p.parse_args()
@@ -229,6 +230,7 @@ def main():
         ok(f"meson install --destdir {dest}")
         for s in services:
             check_file(dest + a.sbindir + "/" + s, f"binary {s}", executable=True)
+        check_file(dest + a.bindir + "/fedgwctl", "binary fedgwctl", executable=True)
         check_file(dest + a.confdir + "/fedgw.toml.example", "example configuration")
         check_file(dest + a.datadir + "/kamailio-routing.cfg", "Kamailio routing fragment")
         schema = dest + a.datadir + "/schema"

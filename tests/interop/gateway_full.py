@@ -25,7 +25,9 @@ Cases (each assertion says what it expected and what it saw):
   presence_sip_watches_xmpp  RFC 7248 §4.3, §5.2: bob (sipp) SUBSCRIBEs to alice through
                     Kamailio; alice gets subscribe, approves; alice's away + status -> a NOTIFY
                     at bob with PIDF open, RPID away and the note; alice unavailable -> a
-                    NOTIFY with basic closed; bob's un-SUBSCRIBE ends with terminated.
+                    NOTIFY with basic closed. The gateway's 2xx copies Kamailio's
+                    Record-Route (RFC 3261 §12.1.1), so bob's un-SUBSCRIBE goes back through
+                    Kamailio and ends with terminated.
   gateway_restart   Kamailio grants 10 s, so the gateway refreshes every 5 s (refresh_fraction
                     0.5). alice watches bob; the gateway stops (SIGTERM, exit 0) and starts
                     again on the same registry: a refreshing SUBSCRIBE in the same dialog

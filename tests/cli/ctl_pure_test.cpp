@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "tools/fedgwctl/ctl_common.hpp"
+#include "tools/fedgwctl/diag_checks.hpp"
 #include "tools/fedgwctl/proc_net.hpp"
 
 namespace fedgw::ctl {
@@ -114,6 +116,16 @@ TEST(Format, Ages) {
     EXPECT_EQ(format_age(3 * 86400 + 4 * 3600 + 5), "3d04h");
     EXPECT_EQ(format_age(-5), "0s");
     EXPECT_EQ(format_utc(0), "1970-01-01 00:00:00 UTC");
+}
+
+TEST(Diag, LoopbackSlashEightIsLocal) {
+    const std::set<std::string> here{"127.0.0.1", "192.0.2.10", "::1"};
+    EXPECT_TRUE(is_local_address("192.0.2.10", here));
+    EXPECT_TRUE(is_local_address("127.0.0.3", here));  // lo answers all of 127.0.0.0/8
+    EXPECT_TRUE(is_local_address("::1", here));
+    EXPECT_FALSE(is_local_address("192.0.2.11", here));
+    EXPECT_FALSE(is_local_address("1.27.0.0", here));
+    EXPECT_FALSE(is_local_address("127.0.0.3", std::set<std::string>{"192.0.2.10"}));
 }
 
 }  // namespace

@@ -214,27 +214,13 @@ class Demo:
 
     # fedgwctl -----------------------------------------------------------------------------------
 
-    def combined_config(self) -> Path:
-        """One fedgw.toml with both services' sections, as on a single host."""
-        s = self.stack
-        assert s is not None
-        proxy = s.proxy.config_path.read_text()
-        gateway = s.gateway.config_path.read_text()
-        head = gateway[:gateway.index("[gateway]")]  # [log] and [registry]: the master copy
-        text = (head + proxy[proxy.index("[proxy]"):] + "\n"
-                + gateway[gateway.index("[gateway]"):])
-        path = self.sc.workdir / "fedgw.toml"
-        path.write_text(text.replace("interop harness (tests/interop/harness/gateway.py)",
-                                     "demo (tools/demo/demo.py)"))
-        return path
-
     def diag(self) -> None:
-        config = self.combined_config()
+        assert self.stack is not None
+        config = self.stack.combined_config(
+            "demo (tools/demo/demo.py)", self.sc.workdir / "fedgw.toml")
         ctl = self.build_dir / FEDGWCTL
         if not ctl.is_file():
-            say("diag", f"NOTE: {ctl} is not built in this tree yet: fedgwctl diag skipped "
-                        f"(it would run: fedgwctl --config {config} diag)")
-            return
+            fail(f"{ctl} to be built (ninja -C {self.build_dir})", "no such file")
         say("diag", f"fedgwctl --config {config} diag")
         r = subprocess.run([str(ctl), "--config", str(config), "diag"], capture_output=True,
                            text=True, timeout=30, stdin=subprocess.DEVNULL, check=False)

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/jid/jid_prep.hpp"
@@ -33,6 +34,13 @@ bool listen_matches(const HostPort& configured, const TcpSocket& s) {
     if (s.local_port != configured.port) return false;
     if (!configured.ip || is_unspecified(*configured.ip) || is_unspecified(s.local)) return true;
     return *configured.ip == s.local;
+}
+
+bool is_local_address(const std::string& ip, const std::set<std::string>& here) {
+    if (here.count(ip)) return true;
+    // Linux answers the whole of 127.0.0.0/8 on lo, though lo lists only 127.0.0.1.
+    auto loopback_v4 = [](const std::string& a) { return a.rfind("127.", 0) == 0; };
+    return loopback_v4(ip) && std::any_of(here.begin(), here.end(), loopback_v4);
 }
 
 std::set<std::string> local_addresses() {
@@ -260,7 +268,7 @@ Check dns_check(const std::string& domain, const ProxyConfig& pc, BlockingResolv
         if (ports.count(rec.port)) port_ok = true;
         if (auto a = resolver.addresses(rec.target))
             for (const auto& ip : *a)
-                if (here.count(ip.text)) addr_ok = true;
+                if (is_local_address(ip.text, here)) addr_ok = true;
     }
     k.detail = "-> " + targets;
     if (!port_ok) {

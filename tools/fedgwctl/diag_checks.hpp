@@ -28,6 +28,9 @@ struct ServiceConfig {
 bool listen_matches(const HostPort& configured, const TcpSocket& s);
 // This host's interface addresses, as inet_ntop writes them.
 std::set<std::string> local_addresses();
+// Whether `ip` (text form) is one of `here` (local_addresses()); any 127.0.0.0/8 address
+// counts as local when the host has a 127.x address, as Linux routes that /8 to lo.
+bool is_local_address(const std::string& ip, const std::set<std::string>& here);
 
 // "NAME running": the control socket answers; otherwise why not, and what to do.
 Check running_check(const ServiceConfig& c, const ServiceReport& r, const std::string& config);

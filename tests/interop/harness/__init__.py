@@ -32,8 +32,9 @@ Modules
   registry.py Registry: a registry SQLite file from schema/*.sql, written as fedgwctl would
               (partners, settings, per-user access); sc.registry(name) makes one.
   stack.py    FullStack: the whole path (Prosody for partner.test, fedgw-proxy, fedgw-gateway,
-              Kamailio for sip.test, sipp users), shared by gateway_full.py and the demo
-              (tools/demo/demo.py); presence_from() and error_message() matchers.
+              Kamailio for sip.test, sipp users), shared by gateway_full.py,
+              fedgwctl_diag.py and the demo (tools/demo/demo.py); combined_config() (one
+              fedgw.toml for fedgwctl); presence_from() and error_message() matchers.
   mountns.py  PrivateDns: run a program (fedgw) in a mount namespace seeing the test DNS
               through bind-mounted resolv.conf and hosts (root only).
   process.py  ManagedProcess: start, wait for a port or a log line, SIGTERM then SIGKILL.

@@ -23,6 +23,7 @@ gateway's first policy snapshot (so the link is up and partner.test admitted).
 
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 from .ca import Ca
@@ -114,6 +115,18 @@ class FullStack:
         # The proxy dials the gateway; the gateway's first snapshot admits partner.test.
         self.proxy.wait_log(r"event=link\.up", 15)
         self.proxy.wait_log(r"event=registry\.applied version=\d+ partners=[1-9]", 15)
+
+    def combined_config(self, who: str, path: Path) -> Path:
+        """One fedgw.toml with both services' sections, as on a single host (what fedgwctl
+        reads): [log] and [registry] from the gateway's (the master copy of the registry),
+        then [proxy] and [gateway]. `who` replaces the harness's name in the header."""
+        proxy = self.proxy.config_path.read_text()
+        gateway = self.gateway.config_path.read_text()
+        head = gateway[:gateway.index("[gateway]")]
+        text = (head + proxy[proxy.index("[proxy]"):] + "\n"
+                + gateway[gateway.index("[gateway]"):])
+        path.write_text(text.replace("interop harness (tests/interop/harness/gateway.py)", who))
+        return path
 
     def xmpp_client(self, name: str, user: str | None = None, *, stranger: bool = False,
                     **kwargs: Any) -> Any:

@@ -45,10 +45,11 @@ import socket
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 sys.dont_write_bytecode = True
 
-from harness import (Do, Expect, ExpectLog, ExpectNothing, NoLog, Ping,  # noqa: E402
+from harness import (Do, Expect, ExpectLog, ExpectNothing, NoLog,  # noqa: E402
                      Scenario, Send, StepFailure, main, partner, snapshot)
 
 PROSODY, PROSODY_IP = "prosody.test", "127.0.0.2"
@@ -193,6 +194,26 @@ def srv_was_queried(dns, name: str) -> Do:
     return Do(f"dnsmasq answered the SRV query for {name}", check)
 
 
+def _proxy_cert_chain(w: "World") -> Path:
+    text = w.proxy.config_path.read_text()
+    m = re.search(r'\[\[proxy\.domain\]\]\nname = "[^"]*"\ncert = "([^"]*)"', text)
+    if not m:
+        raise StepFailure(f"no [[proxy.domain]] cert in {w.proxy.config_path}:\n{text}")
+    return Path(m.group(1))
+
+
+def broken_cert(w: "World") -> None:
+    """Overwrite the proxy's certificate chain with garbage (kept aside) and send SIGHUP."""
+    chain = _proxy_cert_chain(w)
+    w.saved_chain = chain.read_bytes()
+    chain.write_text("not a certificate\n")
+    w.proxy.reload()
+
+
+def restore_cert(w: "World") -> None:
+    _proxy_cert_chain(w).write_bytes(w.saved_chain)
+
+
 # Cases -----------------------------------------------------------------------------------------
 
 def certs(sc: Scenario) -> None:
@@ -216,6 +237,10 @@ def certs(sc: Scenario) -> None:
         # SIGHUP reloads the configuration and certificates; the streams carry on.
         Do("the proxy gets SIGHUP", lambda _sc: w.proxy.reload()),
         ExpectLog(w.proxy, r"proxy\.reloaded"),
+        # A reload with a broken certificate keeps the running ones and says why.
+        Do("the proxy's certificate file is garbage; SIGHUP", lambda _sc: broken_cert(w)),
+        ExpectLog(w.proxy, r'proxy\.reload_failed .*kept="the running certificates"'),
+        Do("the certificate file is restored", lambda _sc: restore_cert(w)),
         # An iq round trip: the endpoint pings Prosody, the result comes back inbound.
         endpoint_sends(w, f"<iq type='get' from='romeo@{SIP}/sip' to='{PROSODY}' id='p1'>"
                           "<ping xmlns='urn:xmpp:ping'/></iq>"),
@@ -224,7 +249,7 @@ def certs(sc: Scenario) -> None:
                           attrs={"type": "result", "id": "p1", "from": PROSODY,
                                  "to": f"romeo@{SIP}/sip"}),
         proxy_stops_cleanly(w),
-        ExpectLog(w.prosody, rf"system-shutdown"),
+        ExpectLog(w.prosody, r"system-shutdown"),
     ])
 
 

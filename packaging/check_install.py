@@ -7,7 +7,9 @@ Runs `meson install --destdir TMP` for the build under test, then checks in TMP:
     fedgw.conf in sysusers.d and tmpfiles.d, the example configuration, the Kamailio routing
     fragment and the schema;
   - each unit: ExecStart is the installed binary with --config <sysconfdir>/fedgw/fedgw.toml,
-    Type=exec, User/Group fedgw, RuntimeDirectory and StateDirectory fedgw, no @PLACEHOLDER@;
+    Type=exec, User/Group fedgw, RuntimeDirectory and StateDirectory fedgw, reload with SIGHUP,
+    stop with SIGTERM within 30 s, restart on failure but not on a usage error, the README's
+    hardening keys, no @PLACEHOLDER@;
   - the example configuration's control sockets lie in the units' RuntimeDirectory (/run/fedgw)
     and its registry in their StateDirectory (/var/lib/fedgw);
   - `systemd-sysusers --root=TMP` creates the fedgw user from the installed sysusers.d file, and
@@ -102,8 +104,17 @@ def check_unit(dest, a, service, unit_path):
         "StateDirectoryMode": "0700",
         "ExecReload": "/bin/kill -HUP $MAINPID",
         "KillSignal": "SIGTERM",
+        # README "Running": 30 s to stop before SIGKILL, retried after 5 s on failure, never
+        # on a usage error (exit 2).
+        "TimeoutStopSec": "30s",
+        "Restart": "on-failure",
+        "RestartSec": "5s",
+        "RestartPreventExitStatus": "2",
         "NoNewPrivileges": "yes",
         "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "PrivateDevices": "yes",
         "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
         "CapabilityBoundingSet": "",
     }

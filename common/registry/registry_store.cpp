@@ -19,10 +19,10 @@ Unexpected<StoreError> db_fail(const DbError& e) {
     return fail(StoreErrorKind::Database, e.describe());
 }
 
-#define TRY_DB(expr)                                   \
-    do {                                               \
-        auto _r = (expr);                              \
-        if (!_r) return db_fail(_r.error());           \
+#define TRY_DB(expr)                         \
+    do {                                     \
+        auto _r = (expr);                    \
+        if (!_r) return db_fail(_r.error()); \
     } while (0)
 
 std::optional<bool> parse_bool(std::string_view v) {
@@ -44,16 +44,11 @@ struct Key {
     Kind kind;
 };
 constexpr Key kKeys[] = {
-    {"total_connection_limit", Kind::Count},
-    {"partner_connection_limit", Kind::Count},
-    {"keepalive_interval_s", Kind::Count},
-    {"stream_establishment_timeout_s", Kind::Count},
-    {"stream_inactivity_timeout_s", Kind::Count},
-    {"stanza_rate_per_s", Kind::Count},
-    {"sip_subscription_refresh_s", Kind::Count},
-    {"dialback_secret", Kind::Text},
-    {"log_message_bodies", Kind::Flag},
-    {"federation_mode", Kind::Mode},
+    {"total_connection_limit", Kind::Count},      {"partner_connection_limit", Kind::Count},
+    {"keepalive_interval_s", Kind::Count},        {"stream_establishment_timeout_s", Kind::Count},
+    {"stream_inactivity_timeout_s", Kind::Count}, {"stanza_rate_per_s", Kind::Count},
+    {"sip_subscription_refresh_s", Kind::Count},  {"dialback_secret", Kind::Text},
+    {"log_message_bodies", Kind::Flag},           {"federation_mode", Kind::Mode},
     {"xmpp_access_default", Kind::Flag},
 };
 
@@ -70,9 +65,12 @@ std::string known_keys() {
 
 std::string_view name(ContactSource s) {
     switch (s) {
-        case ContactSource::Subscribed: return "subscribed";
-        case ContactSource::Messaged: return "messaged";
-        case ContactSource::Operator: return "operator";
+        case ContactSource::Subscribed:
+            return "subscribed";
+        case ContactSource::Messaged:
+            return "messaged";
+        case ContactSource::Operator:
+            return "operator";
     }
     return "operator";
 }
@@ -109,18 +107,29 @@ StoreResult<Settings> RegistryStore::settings() {
         if (*step == Step::Done) break;
         std::string_view key = st->column_text(0);
         auto n = [&] { return static_cast<std::uint32_t>(st->column_int64(1)); };
-        if (key == "total_connection_limit") s.total_connection_limit = n();
-        else if (key == "partner_connection_limit") s.partner_connection_limit = n();
-        else if (key == "keepalive_interval_s") s.keepalive_interval_s = n();
-        else if (key == "stream_establishment_timeout_s") s.stream_establishment_timeout_s = n();
-        else if (key == "stream_inactivity_timeout_s") s.stream_inactivity_timeout_s = n();
-        else if (key == "stanza_rate_per_s") s.stanza_rate_per_s = n();
-        else if (key == "sip_subscription_refresh_s") s.sip_subscription_refresh_s = n();
-        else if (key == "dialback_secret") s.dialback_secret = st->column_optional_string(1).value_or("");
-        else if (key == "log_message_bodies") s.log_message_bodies = st->column_int64(1) != 0;
-        else if (key == "xmpp_access_default") s.xmpp_access_default = st->column_int64(1) != 0;
+        if (key == "total_connection_limit")
+            s.total_connection_limit = n();
+        else if (key == "partner_connection_limit")
+            s.partner_connection_limit = n();
+        else if (key == "keepalive_interval_s")
+            s.keepalive_interval_s = n();
+        else if (key == "stream_establishment_timeout_s")
+            s.stream_establishment_timeout_s = n();
+        else if (key == "stream_inactivity_timeout_s")
+            s.stream_inactivity_timeout_s = n();
+        else if (key == "stanza_rate_per_s")
+            s.stanza_rate_per_s = n();
+        else if (key == "sip_subscription_refresh_s")
+            s.sip_subscription_refresh_s = n();
+        else if (key == "dialback_secret")
+            s.dialback_secret = st->column_optional_string(1).value_or("");
+        else if (key == "log_message_bodies")
+            s.log_message_bodies = st->column_int64(1) != 0;
+        else if (key == "xmpp_access_default")
+            s.xmpp_access_default = st->column_int64(1) != 0;
         else if (key == "federation_mode")
-            s.federation_mode = federation_mode_from_name(st->column_text(1)).value_or(FederationMode::AllowList);
+            s.federation_mode =
+                federation_mode_from_name(st->column_text(1)).value_or(FederationMode::AllowList);
     }
     return s;
 }
@@ -162,7 +171,8 @@ StoreResult<Policy> RegistryStore::load_policy() {
         if (!step) return db_fail(step.error());
         if (*step == Step::Done) break;
         for (auto& q : p.partners)
-            if (q.domain == doms->column_text(0)) q.additional_domains.push_back(doms->column_string(1));
+            if (q.domain == doms->column_text(0))
+                q.additional_domains.push_back(doms->column_string(1));
     }
     auto bl = db_.prepare("SELECT domain, reason FROM blocked_domains ORDER BY domain");
     if (!bl) return db_fail(bl.error());
@@ -189,7 +199,8 @@ StoreResult<void> RegistryStore::write_partner(const Partner& p, bool insert) {
     if (!found) return db_fail(found.error());
     bool there = *found == Step::Row;
     exists->reset();
-    if (insert && there) return fail(StoreErrorKind::Exists, "partner " + p.domain + " already exists");
+    if (insert && there)
+        return fail(StoreErrorKind::Exists, "partner " + p.domain + " already exists");
     if (!insert && !there) return fail(StoreErrorKind::NotFound, "no partner " + p.domain);
 
     auto st = db_.prepare(
@@ -219,8 +230,9 @@ StoreResult<void> RegistryStore::write_partner(const Partner& p, bool insert) {
         add->bind_all(d, p.domain);
         auto r = add->run();
         if (!r)
-            return fail(StoreErrorKind::Invalid,
-                        "additional domain " + d + " belongs to another partner: " + r.error().message);
+            return fail(
+                StoreErrorKind::Invalid,
+                "additional domain " + d + " belongs to another partner: " + r.error().message);
     }
     TRY_DB(tx->commit());
     return {};
@@ -247,7 +259,8 @@ StoreResult<void> RegistryStore::remove_partner(std::string_view domain) {
     if (!st) return db_fail(st.error());
     st->bind(1, domain);
     TRY_DB(st->run());
-    if (db_.changes() == 0) return fail(StoreErrorKind::NotFound, "no partner " + std::string(domain));
+    if (db_.changes() == 0)
+        return fail(StoreErrorKind::NotFound, "no partner " + std::string(domain));
     return {};
 }
 
@@ -348,11 +361,13 @@ StoreResult<std::string> RegistryStore::ensure_dialback_secret() {
     return again->dialback_secret;
 }
 
-StoreResult<void> RegistryStore::set_user_access(std::string_view sip_user, std::optional<bool> enabled) {
-    auto st = db_.prepare(enabled ? "INSERT INTO sip_user_access (sip_user, enabled) VALUES (?1, ?2) "
-                                    "ON CONFLICT (sip_user) DO UPDATE SET enabled = excluded.enabled, "
-                                    "updated_at = unixepoch()"
-                                  : "DELETE FROM sip_user_access WHERE sip_user = ?1");
+StoreResult<void> RegistryStore::set_user_access(std::string_view sip_user,
+                                                 std::optional<bool> enabled) {
+    auto st =
+        db_.prepare(enabled ? "INSERT INTO sip_user_access (sip_user, enabled) VALUES (?1, ?2) "
+                              "ON CONFLICT (sip_user) DO UPDATE SET enabled = excluded.enabled, "
+                              "updated_at = unixepoch()"
+                            : "DELETE FROM sip_user_access WHERE sip_user = ?1");
     if (!st) return db_fail(st.error());
     st->bind(1, sip_user);
     if (enabled) st->bind(2, *enabled);
@@ -373,8 +388,8 @@ StoreResult<bool> RegistryStore::user_access(std::string_view sip_user) {
     return on;
 }
 
-StoreResult<void> RegistryStore::remember_contact(std::string_view sip_user, std::string_view bare_jid,
-                                                  ContactSource source) {
+StoreResult<void> RegistryStore::remember_contact(std::string_view sip_user,
+                                                  std::string_view bare_jid, ContactSource source) {
     auto st = db_.prepare(
         "INSERT INTO contact_pairs (sip_user, xmpp_jid, source) VALUES (?1, ?2, ?3) "
         "ON CONFLICT DO NOTHING");
@@ -395,10 +410,21 @@ StoreResult<bool> RegistryStore::has_contact(std::string_view sip_user, std::str
     return found;
 }
 
-StoreResult<void> RegistryStore::replace_policy(const Policy& p) {
+StoreResult<bool> RegistryStore::replace_policy(const Policy& p) {
+    // A snapshot equal to what the file holds writes nothing. On a one-host deployment the
+    // proxy and the gateway share the file: a write would bump the revision, the gateway
+    // would send the "new" policy again, and the two would rewrite the file forever.
+    if (auto current = load_policy()) {
+        Policy same = *current;
+        same.version = p.version;
+        // A snapshot without a dialback secret keeps the stored one (below).
+        if (p.settings.dialback_secret.empty()) same.settings.dialback_secret.clear();
+        if (same == p) return false;
+    }
     auto tx = db_.begin();
     if (!tx) return db_fail(tx.error());
-    TRY_DB(db_.exec("DELETE FROM partner_domains; DELETE FROM partners; DELETE FROM blocked_domains;"));
+    TRY_DB(db_.exec(
+        "DELETE FROM partner_domains; DELETE FROM partners; DELETE FROM blocked_domains;"));
     // Nested writes run inside this transaction: write_partner's own BEGIN would fail, so the
     // rows are inserted here directly.
     auto ins = db_.prepare(
@@ -448,9 +474,10 @@ StoreResult<void> RegistryStore::replace_policy(const Policy& p) {
     TRY_DB(put("log_message_bodies", s.log_message_bodies));
     TRY_DB(put("federation_mode", name(s.federation_mode)));
     TRY_DB(put("xmpp_access_default", s.xmpp_access_default));
-    if (!s.dialback_secret.empty()) TRY_DB(put("dialback_secret", std::string_view(s.dialback_secret)));
+    if (!s.dialback_secret.empty())
+        TRY_DB(put("dialback_secret", std::string_view(s.dialback_secret)));
     TRY_DB(tx->commit());
-    return {};
+    return true;
 }
 
 }  // namespace fedgw::registry

@@ -38,7 +38,7 @@ enum class ContactSource { Subscribed, Messaged, Operator };
 std::string_view name(ContactSource s);
 
 class RegistryStore {
-public:
+  public:
     // Opens (creating owner-only when absent) and migrates the registry at path.
     static StoreResult<RegistryStore> open(const std::string& path, const DbOptions& options = {});
 
@@ -77,12 +77,14 @@ public:
     StoreResult<bool> has_contact(std::string_view sip_user, std::string_view bare_jid);
 
     // Replaces partners, domains, blocks and settings with a snapshot (the proxy's local copy
-    // of the front end's registry), in one transaction.
-    StoreResult<void> replace_policy(const Policy& p);
+    // of the front end's registry), in one transaction. Writes nothing, and returns false,
+    // when the file already holds that policy (the version aside): on one host the proxy and
+    // the gateway share the file, and every write is a change the gateway sends again.
+    StoreResult<bool> replace_policy(const Policy& p);
 
     Database& database() { return db_; }
 
-private:
+  private:
     explicit RegistryStore(Database db) : db_(std::move(db)) {}
     StoreResult<void> write_partner(const Partner& p, bool insert);
 

@@ -236,6 +236,7 @@ void ProxyServer::apply_snapshot(std::uint64_t version, const std::string& json)
         return;
     }
     // Keep the front end's policy locally, so it is enforced while the link is down.
+    // Nothing is written when the file already holds it (one host, one shared file).
     if (auto r = store_->replace_policy(*p); !r)
         log::error("registry.snapshot_not_stored", {{"reason", r.error().describe()}});
     p->version = version;

@@ -38,6 +38,9 @@ Cases (each assertion says what it expected and what it saw):
                     registry (as fedgwctl does) reaches the proxy as a new snapshot over the
                     link, without a restart of either; the proxy's own registry file then
                     holds it, and mallory@stranger.test's message reaches bob.
+  shared_registry   One host, one registry file for both services: storing the gateway's
+                    snapshot into the file it came from writes nothing, so no snapshot
+                    follows but the first; one change gives exactly one more.
 """
 
 import re
@@ -439,9 +442,41 @@ def registry_sync(sc: Scenario) -> None:
     ])
 
 
+def shared_registry(sc: Scenario) -> None:
+    """One host, one registry file for both services (README, "One host"): the proxy stores
+    the gateway's snapshot into the very file the snapshot came from. That must write
+    nothing, or each write is a change the gateway sends again, forever."""
+    s = FullStack(sc, xmpp_users={"alice": "alice-pass"}, sip_users=("bob",),
+                  shared_registry=True)
+    s.start()
+
+    def count(pattern: str) -> int:
+        return len(re.findall(pattern, s.gateway.log_text()))
+
+    def quiet_for(seconds: float, sent: int) -> None:
+        time.sleep(seconds)  # several of the gateway's registry polls
+        check(count(r"event=registry\.snapshot_sent") == sent and
+              count(r"event=registry\.changed") == sent - 1,
+              f"{sent} snapshot(s) sent and {sent - 1} change(s) in {seconds:.0f} s of "
+              "quiet, with both services on one file",
+              re.findall(r".*event=registry\.(?:snapshot_sent|changed).*", s.gateway.log_text()))
+
+    sc.run([
+        Do("the same file for both", lambda _sc: check(
+            s.proxy.registry_path == s.registry.path, "one registry path",
+            (s.proxy.registry_path, s.registry.path))),
+        Do("no change, no snapshot but the first", lambda _sc: quiet_for(3, 1)),
+        Do("evil.test is blocked in the file (as fedgwctl does)",
+           lambda _sc: s.registry.block("evil.test", "spam")),
+        ExpectLog(s.proxy, r"event=registry\.applied .*blocked=1", timeout=10),
+        Do("one snapshot for that change, then quiet again", lambda _sc: quiet_for(3, 2)),
+    ])
+
+
 if __name__ == "__main__":
     main({"messages": messages, "message_errors": message_errors,
           "presence_xmpp_watches_sip": presence_xmpp_watches_sip,
           "presence_sip_watches_xmpp": presence_sip_watches_xmpp,
-          "gateway_restart": gateway_restart, "registry_sync": registry_sync},
+          "gateway_restart": gateway_restart, "registry_sync": registry_sync,
+          "shared_registry": shared_registry},
          timeout=120)

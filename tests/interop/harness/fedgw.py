@@ -179,7 +179,8 @@ class FedgwProxy:
                  trust_file: Path, dns: Dnsmasq, link: Any, link_cert: Cert,
                  link_ca: Path, link_name: str, port: int = 5269, log_level: str = "debug",
                  timers: dict[str, str] | None = None, name: str | None = None,
-                 extra_domains: list[tuple[str, Cert]] = ()):
+                 extra_domains: list[tuple[str, Cert]] = (),
+                 registry_path: Path | None = None):
         self.domain = domain
         self.address = address
         self.port = port
@@ -189,7 +190,8 @@ class FedgwProxy:
         self.binary = _binary(build_dir, "proxy/app/fedgw-proxy")
         self.config_path = self.dir / "fedgw.toml"
         self.log_path = self.dir / "proxy.log"
-        self.registry_path = self.dir / "registry.sqlite"
+        # Its own file by default (a split deployment); one host may share the gateway's.
+        self.registry_path = Path(registry_path) if registry_path else self.dir / "registry.sqlite"
         t = {"dialback": "5s", "dns": "1s", "connect": "3s", "reconnect_min": "200ms",
              "reconnect_max": "1s", "shutdown_grace": "2s"}
         t.update(timers or {})

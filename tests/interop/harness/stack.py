@@ -13,7 +13,8 @@ the gateway, proxy.internal for the proxy's client certificate).
 
 Two registry files, as on a split deployment: the gateway's (the master copy, written here as
 fedgwctl would: the partner, XMPP access for SIP users, a dialback secret) and the proxy's own
-(created by the proxy, filled only with what the gateway sends over the link). Kamailio
+(created by the proxy, filled only with what the gateway sends over the link); with
+shared_registry=True both use the gateway's file, as on one host. Kamailio
 (tests/interop/kamailio/kamailio.cfg) is registrar and presence server for sip.test and routes
 every other domain to the gateway; the gateway's next hop is Kamailio.
 
@@ -54,7 +55,7 @@ class FullStack:
     def __init__(self, sc: Any, *, xmpp_users: dict[str, str], sip_users: tuple[str, ...],
                  stranger_users: dict[str, str] | None = None, kamailio_max_expires: int = 3600,
                  gateway_timers: dict | None = None, settings: dict[str, Any] | None = None,
-                 ca_label: str = "ca", ca_days: int = 2):
+                 ca_label: str = "ca", ca_days: int = 2, shared_registry: bool = False):
         # The one binary that may not be in the tree yet: fail before starting anything.
         gateway_binary = sc.build_dir / GATEWAY_BINARY
         if not gateway_binary.is_file():
@@ -105,7 +106,8 @@ class FullStack:
             domain=SIP_DOMAIN, address=PROXY_IP, cert=self.ca.issue(SIP_DOMAIN),
             trust_file=self.ca.ca_file, dns=self.dns, link=self.gateway,
             link_cert=self.ca.issue(PROXY_NAME), link_ca=self.ca.ca_file,
-            link_name=GATEWAY_NAME)
+            link_name=GATEWAY_NAME,
+            registry_path=self.registry.path if shared_registry else None)
         self.sip_users: dict[str, SipUser] = {}
 
     def start(self) -> None:

@@ -11,7 +11,7 @@ namespace fedgw::registry {
 namespace {
 
 class Store : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char tmpl[] = "/tmp/fedgw-registry-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -74,7 +74,8 @@ TEST_F(Store, InvalidPartnersRefusedWithReason) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, StoreErrorKind::Invalid);
     EXPECT_NE(r.error().describe().find("needs TLS"), std::string::npos);
-    EXPECT_EQ(store().update_partner(partner("missing.test")).error().kind, StoreErrorKind::NotFound);
+    EXPECT_EQ(store().update_partner(partner("missing.test")).error().kind,
+              StoreErrorKind::NotFound);
 }
 
 TEST_F(Store, AdditionalDomainCannotBelongToTwoPartners) {
@@ -110,8 +111,10 @@ TEST_F(Store, SettingsConvertedAndChecked) {
     EXPECT_EQ(s->stream_inactivity_timeout_s, 5u);
     EXPECT_TRUE(s->log_message_bodies);
     EXPECT_EQ(s->federation_mode, FederationMode::Discover);
-    EXPECT_EQ(store().set_setting("stream_inactivity_timeout_s", "0").error().kind, StoreErrorKind::Invalid);
-    EXPECT_EQ(store().set_setting("log_message_bodies", "maybe").error().kind, StoreErrorKind::Invalid);
+    EXPECT_EQ(store().set_setting("stream_inactivity_timeout_s", "0").error().kind,
+              StoreErrorKind::Invalid);
+    EXPECT_EQ(store().set_setting("log_message_bodies", "maybe").error().kind,
+              StoreErrorKind::Invalid);
     EXPECT_EQ(store().set_setting("federation_mode", "open").error().kind, StoreErrorKind::Invalid);
     auto unknown = store().set_setting("no_such_key", "1");
     ASSERT_FALSE(unknown);
@@ -140,8 +143,10 @@ TEST_F(Store, UserAccessFallsBackToDefault) {
 
 TEST_F(Store, ContactPairs) {
     EXPECT_FALSE(*store().has_contact("alice@sip.test", "juliet@prosody.test"));
-    ASSERT_TRUE(store().remember_contact("alice@sip.test", "juliet@prosody.test", ContactSource::Messaged));
-    ASSERT_TRUE(store().remember_contact("alice@sip.test", "juliet@prosody.test", ContactSource::Subscribed));
+    ASSERT_TRUE(
+        store().remember_contact("alice@sip.test", "juliet@prosody.test", ContactSource::Messaged));
+    ASSERT_TRUE(store().remember_contact("alice@sip.test", "juliet@prosody.test",
+                                         ContactSource::Subscribed));
     EXPECT_TRUE(*store().has_contact("alice@sip.test", "juliet@prosody.test"));
 }
 
@@ -164,13 +169,37 @@ TEST_F(Store, SnapshotReplacesLocalCopy) {
     p.blocked = {{"evil.test", "spam"}};
     p.settings.stream_establishment_timeout_s = 7;
     p.settings.dialback_secret = std::string(64, 'a');
-    ASSERT_TRUE(store().replace_policy(p));
+    auto wrote = store().replace_policy(p);
+    ASSERT_TRUE(wrote);
+    EXPECT_TRUE(*wrote);
     auto back = store().load_policy();
     ASSERT_TRUE(back);
     EXPECT_EQ(back->partners, p.partners);
     EXPECT_EQ(back->blocked, p.blocked);
     EXPECT_EQ(back->settings, p.settings);
     EXPECT_EQ(back->admit("old.test").refusal, RefusalRule::NotAllowListed);
+}
+
+// One host, one file: the proxy stores the snapshot the gateway took from that same file.
+// Writing it again would be a change the gateway sends back, forever.
+TEST_F(Store, SnapshotEqualToTheFileWritesNothing) {
+    ASSERT_TRUE(store().add_partner(partner("a.test")));
+    ASSERT_TRUE(store().add_blocked("evil.test", "spam"));
+    ASSERT_TRUE(store().ensure_dialback_secret());
+    auto p = store().load_policy();
+    ASSERT_TRUE(p);
+    const auto rev = *store().revision();
+    p->version = 12345;  // the sender's counter differs; the content does not
+    auto wrote = store().replace_policy(*p);
+    ASSERT_TRUE(wrote);
+    EXPECT_FALSE(*wrote);
+    EXPECT_EQ(*store().revision(), rev);
+    p->settings.dialback_secret.clear();  // a snapshot without the secret keeps the stored one
+    EXPECT_FALSE(*store().replace_policy(*p));
+    EXPECT_EQ(*store().revision(), rev);
+    p->blocked.clear();
+    EXPECT_TRUE(*store().replace_policy(*p));
+    EXPECT_GT(*store().revision(), rev);
 }
 
 }  // namespace

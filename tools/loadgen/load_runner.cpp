@@ -43,7 +43,7 @@ std::int64_t wall_us() {  // the body's t=, for receivers on this machine (sipp'
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-enum class AccountState { Connecting, Online, Failed, Closed };
+enum class AccountState { Connecting, Online, Closing, Failed, Closed };
 
 struct Run;
 
@@ -269,6 +269,7 @@ Result<RunResult, RunFailure> LoadRunner::run() {
     // Phase 3: close every stream (RFC 6120 §4.4), for a bounded time.
     for (auto& a : accounts) {
         if (a->state == AccountState::Online || a->state == AccountState::Connecting) {
+            a->state = AccountState::Closing;
             xmpp_disconnect(a->conn);
         }
     }

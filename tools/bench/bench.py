@@ -105,7 +105,7 @@ class Bench:
         self.sc = sc
         self.args = args
         self.deadline = deadline
-        self.loadgen = Path(args.build_dir) / LOADGEN
+        self.loadgen = args.loadgen or Path(args.build_dir) / LOADGEN
         if not self.loadgen.is_file():
             raise HarnessError(f"{self.loadgen} does not exist (ninja -C {args.build_dir})")
 
@@ -134,7 +134,6 @@ class Bench:
             "fedgw-gateway": server_pid(s.gateway.process, "fedgw-gateway"),
             "prosody": server_pid(s.prosody.process, "lua"),
         }
-        self.mem_before = {name: memory(pid) for name, pid in self.pids.items()}
 
     def start_uas(self) -> None:
         a = self.args
@@ -145,7 +144,7 @@ class Bench:
         self.uas_errors = d / "errors.log"
         port = self.bob.contact_port
         argv = ["sipp", "-sf", str(scenario), "-i", USERS_IP, "-bind_local", "-p", str(port),
-                "-t", "u1", "-m", str(a.messages), "-nostdin", "-timeout",
+                "-t", "u1", "-m", str(a.messages + 1), "-nostdin", "-timeout",
                 f"{int(a.time_limit)}s", "-trace_logs", "-log_file", str(self.arrivals_path),
                 "-trace_err", "-error_file", str(self.uas_errors),
                 "-key", "user", TARGET, "-key", "domain", SIP_DOMAIN]
@@ -158,20 +157,39 @@ class Bench:
                 raise HarnessError(f"sipp UAS not listening on {USERS_IP}:{port}")
             time.sleep(0.02)
 
+    def loadgen_argv(self, messages: int, accounts: int, duration: float,
+                     linger: float) -> list[str]:
+        a = self.args
+        return [str(self.loadgen), "--host", PARTNER_IP, "--port", "5222",
+                "--jid", f"load{{1..{accounts}}}@{PARTNER}", "--password", PASSWORD,
+                "--to", f"{TARGET}@{SIP_DOMAIN}", "--ca-file", str(self.stack.ca.ca_file),
+                "--messages", str(messages), "--rate", str(a.rate), "--window", "0",
+                "--duration", f"{duration:.0f}", "--linger", str(linger), "--json"]
+
+    def warm_up(self) -> None:
+        """One message first, so that Prosody's s2s stream to the proxy and the proxy's to
+        the gateway are up before the measured run (the first message would otherwise wait
+        for the s2s negotiation). Its arrival is left out of the figures by its send time."""
+        r = subprocess.run(self.loadgen_argv(1, 1, 15, 0), capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=30, check=False)
+        limit = time.monotonic() + 15
+        while not self.arrivals():
+            if time.monotonic() > limit:
+                raise StepFailure("the warm-up message did not reach sipp within 15 s; "
+                                  f"fedgw-loadgen said:\n{r.stdout}{r.stderr}")
+            time.sleep(0.05)
+        self.mem_before = {name: memory(pid) for name, pid in self.pids.items()}
+        self.main_start_us = time.time_ns() // 1000
+
     def drive(self) -> dict:
         a = self.args
         budget = self.deadline - time.monotonic() - 15
         if budget < 5:
             raise ScenarioTimeout("no time left for the load under the time limit")
-        argv = [str(self.loadgen), "--host", PARTNER_IP, "--port", "5222",
-                "--jid", f"load{{1..{a.accounts}}}@{PARTNER}", "--password", PASSWORD,
-                "--to", f"{TARGET}@{SIP_DOMAIN}", "--ca-file", str(self.stack.ca.ca_file),
-                "--messages", str(a.messages), "--rate", str(a.rate), "--window", "0",
-                "--duration", f"{min(budget, a.time_limit):.0f}", "--linger", str(a.linger),
-                "--json"]
+        argv = self.loadgen_argv(a.messages, a.accounts, min(budget, a.time_limit), a.linger)
         say(f"fedgw-loadgen: {a.messages} messages from {a.accounts} accounts to "
             f"{TARGET}@{SIP_DOMAIN}" + (f" at {a.rate}/s" if a.rate else ", unpaced"))
-        self.loadgen_argv = argv
+        self.loadgen_command = argv
         r = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                            timeout=budget + 10, check=False)
         if r.stderr.strip():
@@ -189,7 +207,7 @@ class Bench:
         assert proc is not None
         last, seen = time.monotonic(), -1
         while proc.poll() is None and time.monotonic() < self.deadline - 5:
-            n = len(self.arrivals())
+            n = len(self.arrivals(self.main_start_us))
             if n != seen:
                 last, seen = time.monotonic(), n
             elif time.monotonic() - last > self.args.linger + 3:
@@ -197,8 +215,9 @@ class Bench:
             time.sleep(0.1)
         self.uas.stop()
 
-    def arrivals(self) -> list[tuple[float, int, int]]:
-        """(arrival epoch s, sequence, sent epoch us) per MESSAGE sipp logged."""
+    def arrivals(self, since_us: int = 0) -> list[tuple[float, int, int]]:
+        """(arrival epoch s, sequence, sent epoch us) per MESSAGE sipp logged that was sent
+        at since_us or later."""
         try:
             text = self.arrivals_path.read_text(errors="replace")
         except FileNotFoundError:
@@ -206,12 +225,12 @@ class Bench:
         out = []
         for line in text.splitlines():
             m = _ARRIVAL.match(line)
-            if m:
+            if m and int(m.group(3)) >= since_us:
                 out.append((float(m.group(1)), int(m.group(2)), int(m.group(3))))
         return out
 
     def results(self, loadgen: dict) -> dict:
-        arr = self.arrivals()
+        arr = self.arrivals(self.main_start_us)
         seqs = {seq for _, seq, _ in arr}
         delivered = len(seqs)
         throughput = None
@@ -254,7 +273,9 @@ def table(r: dict) -> str:
     lg = r["loadgen"]
     lines = [
         f"fedgw benchmark: {r['messages']} messages from {r['accounts']} XMPP accounts to "
-        f"{TARGET}@{SIP_DOMAIN} ({r['rate']}), {r['nproc']} CPUs",
+        f"{TARGET}@{SIP_DOMAIN} ("
+        + (f"{r['rate']:g} msgs/s offered" if isinstance(r["rate"], (int, float)) else "unpaced")
+        + f"), {r['nproc']} CPUs",
         f"  sent by fedgw-loadgen     {lg.get('sent')}",
         f"  delivered to SIP (sipp)   {r['delivered_to_sip']}",
         f"  bounced (type='error')    {lg.get('errors')}"
@@ -283,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ["FEDGW_SOURCE_DIR"] = str(SOURCE_DIR)
     with machine_lock():
         sweep_stale_workdirs(f"{WORKDIR_PREFIX}*", log=lambda m: say(m))
-        sc = Scenario("bench", keep=False)
+        sc = Scenario("bench", keep=args.keep)
         harness_log = sc.workdir / "harness.log"
 
         def quiet(message: str) -> None:
@@ -299,6 +320,7 @@ def run(args: argparse.Namespace) -> int:
             bench = Bench(sc, args, deadline)
             bench.setup()
             bench.start_uas()
+            bench.warm_up()
             loadgen = bench.drive()
             bench.wait_uas()
             r = bench.results(loadgen)
@@ -326,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             signal.alarm(0)
             sc.cleanup()
-            (sc.workdir / "kept").unlink(missing_ok=True)
+            if not args.keep:  # a failed run's dir stays unmarked: the next sweep removes it
+                (sc.workdir / "kept").unlink(missing_ok=True)
         if sc.keep:
             say(f"logs kept in {sc.workdir} (until the next interop run)")
         return 0 if ok else 1
@@ -342,6 +365,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build-dir", type=Path, default=SOURCE_DIR / "build",
                    help="meson build dir with the fedgw binaries and fedgw-loadgen")
+    p.add_argument("--loadgen", type=Path,
+                   help="the fedgw-loadgen binary (default: the build dir's), e.g. an ASan one")
     p.add_argument("--messages", type=int, default=2000, help="messages in total (default 2000)")
     p.add_argument("--accounts", type=int, default=10, help="Prosody accounts sending (default 10)")
     p.add_argument("--rate", type=float, default=0,
@@ -358,6 +383,8 @@ def main() -> None:
     p.add_argument("--require-all", action="store_true",
                    help="exit 1 unless every message reached sipp and none bounced")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the work dir (servers' logs and configs) after the run")
     args = p.parse_args()
     if not 1 <= args.messages <= 100_000:
         p.error("--messages must be between 1 and 100000")

@@ -95,8 +95,8 @@ void on_connection(xmpp_conn_t* conn, xmpp_conn_event_t event, int error,
         if (why.empty()) {
             why = error != 0 ? fmt::format("connection failed (errno {})", error)
                              : std::string(
-                                   "disconnected before logging in (TLS, certificate "
-                                   "or authentication failure)");
+                                   "closed before logging in (refused, TLS, certificate or "
+                                   "authentication failure; -v says which)");
         }
         a->failure = why;
     } else if (a->state == AccountState::Online) {

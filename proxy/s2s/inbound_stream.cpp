@@ -82,7 +82,7 @@ InboundStream::InboundStream(const StreamPolicy& policy, const DialbackKeys& key
     }
     const std::uint64_t burst =
         options_.rate.burst ? options_.rate.burst : options_.rate.per_second;
-    tokens_ = burst * kMilli;
+    tokens_ = static_cast<std::int64_t>(burst * kMilli);
     arm(TimerKind::Establishment, timers_.establishment_ms);
     if (timers_.inactivity_ms > 0) arm(TimerKind::Inactivity, timers_.inactivity_ms);
 }
@@ -279,10 +279,7 @@ void InboundStream::write_header() {
 // --- first-level elements -------------------------------------------------------------------
 
 void InboundStream::on_element(std::unique_ptr<Element> e) {
-    if (!take_token())
-        return fail(
-            {StreamCondition::PolicyViolation,
-             "more than " + std::to_string(options_.rate.per_second) + " stanzas per second"});
+    charge_token();
     switch (state_) {
         case State::WaitNegotiation:
         case State::Established:
@@ -450,22 +447,48 @@ void InboundStream::on_timer(TimerKind kind, std::uint64_t now_ms) {
             }
             return;
         }
+        case TimerKind::Throttle:
+            if (!throttled_) return;
+            refill();
+            if (tokens_ < 0) {  // more arrived after the pause was asked: wait for it too
+                arm(TimerKind::Throttle, static_cast<std::uint64_t>(
+                                             -tokens_ / options_.rate.per_second + 1));
+                return;
+            }
+            throttled_ = false;
+            actions_.push_back(PauseReading{false});
+            return;
         case TimerKind::Dialback:
             expire_dialback(now_ms);
             return;
     }
 }
 
-bool InboundStream::take_token() {
+void InboundStream::refill() {
     const std::uint64_t rate = options_.rate.per_second;
-    if (rate == 0) return true;
-    const std::uint64_t cap = (options_.rate.burst ? options_.rate.burst : rate) * kMilli;
+    const auto cap =
+        static_cast<std::int64_t>((options_.rate.burst ? options_.rate.burst : rate) * kMilli);
     const std::uint64_t elapsed = now_ - refilled_at_;
     refilled_at_ = now_;
-    tokens_ = elapsed > cap / rate ? cap : std::min(cap, tokens_ + elapsed * rate);
-    if (tokens_ < kMilli) return false;
-    tokens_ -= kMilli;
-    return true;
+    // rate thousandths per millisecond; an elapsed time that would overflow fills it anyway.
+    const auto room = static_cast<std::uint64_t>(cap - tokens_);
+    tokens_ = elapsed >= room / rate + 1 ? cap : tokens_ + static_cast<std::int64_t>(elapsed * rate);
+}
+
+void InboundStream::charge_token() {
+    const std::uint64_t rate = options_.rate.per_second;
+    if (rate == 0) return;
+    refill();
+    tokens_ -= static_cast<std::int64_t>(kMilli);
+    if (tokens_ >= 0 || throttled_) return;
+    // Over the rate: this element is processed all the same; reading stops until the debt
+    // is repaid (rate thousandths come back every millisecond).
+    throttled_ = true;
+    log::info("s2s.in.throttled", {{"remote", partner_domain()},
+                                   {"rate_per_s", rate},
+                                   {"resume_in_ms", -tokens_ / static_cast<std::int64_t>(rate) + 1}});
+    actions_.push_back(PauseReading{true});
+    arm(TimerKind::Throttle, static_cast<std::uint64_t>(-tokens_ / static_cast<std::int64_t>(rate) + 1));
 }
 
 }  // namespace fedgw::proxy

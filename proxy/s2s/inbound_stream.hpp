@@ -32,7 +32,10 @@
 //   §8.1.2.2; peers prepare JIDs before routing, so a bad one means a broken peer); 'to' not a
 //   local domain: host-unknown; the (to, from) domain pair not authenticated on this stream:
 //   invalid-from (logged as s2s.invalid_from). All are stream errors.
-// - The rate limit counts every first-level element (stanzas and negotiation elements).
+// - The rate limit counts every first-level element (stanzas and negotiation elements). Over
+//   it the stream is not closed (what the peer already sent would be lost): the element is
+//   processed, the bucket goes into debt, and PauseReading plus a Throttle timer stop reading
+//   until the debt is repaid, so TCP slows the peer down (as Prosody's limits do).
 // - SASL EXTERNAL: "=" or an empty authzid means the stream's 'from'; an <auth/> without initial
 //   response gets an empty <challenge/> (RFC 6120 §6.4.2); failures carry the RFC 6120 §6.5
 //   condition that fits (invalid-mechanism, incorrect-encoding, invalid-authzid,
@@ -75,7 +78,7 @@ class InboundStream {
     };
 
     // Token bucket over now_ms: `per_second` elements per second, bursts of `burst` (0: the
-    // same as per_second). per_second 0 turns the limit off.
+    // same as per_second). per_second 0 turns the limit off. Over it, reading pauses.
     struct RateLimit {
         std::uint32_t per_second = 50;  // the registry's stanza_rate_per_s default
         std::uint32_t burst = 0;
@@ -199,7 +202,8 @@ class InboundStream {
     void fail(StreamError error);
     void finish(std::optional<StreamError> error, std::string reason);
     void arm(TimerKind kind, std::uint64_t after_ms);
-    bool take_token();
+    void charge_token();
+    void refill();
     void log_refused(std::string_view domain, std::string_view rule, std::string_view detail);
 
     // inbound_negotiation.cpp: features, STARTTLS, SASL EXTERNAL, bidi.
@@ -274,7 +278,8 @@ class InboundStream {
     std::uint64_t now_ = 0;
     std::uint64_t last_input_ = 0;
     std::uint64_t last_output_ = 0;
-    std::uint64_t tokens_ = 0;  // thousandths of an element
+    std::int64_t tokens_ = 0;  // thousandths of an element; below 0: debt, reading paused
+    bool throttled_ = false;   // PauseReading{true} sent, Throttle timer armed
     std::uint64_t refilled_at_ = 0;
     Counters counters_;
 };

@@ -382,6 +382,8 @@ void OutboundStream::on_timer(TimerKind kind, std::uint64_t now_ms) {
             dialback_armed_.reset();
             expire_dialback(now_ms);
             return;
+        case TimerKind::Throttle:  // inbound only
+            return;
     }
 }
 

@@ -55,6 +55,7 @@ enum class TimerKind {
     Inactivity,     // nothing received for this long: close with connection-timeout
     Keepalive,      // idle this long: send a whitespace keepalive
     Dialback,       // a dialback verification we wait for
+    Throttle,       // inbound: over the stanza rate; reading resumes then
 };
 
 struct StreamTimers {
@@ -119,6 +120,12 @@ struct DialbackVerifyAnswer {
 };
 // Outbound: the stream is authenticated and may carry stanzas from local to remote.
 struct StreamReady {};
+// Inbound: stop reading the peer's bytes (pause) or start again. A peer over the stanza rate
+// is slowed down this way (TCP pushes back on it) rather than cut off: what it already sent is
+// processed, nothing is lost.
+struct PauseReading {
+    bool pause = true;
+};
 // The stream is over. Bytes for a stream error and </stream:stream> were already written when
 // there was one to send; the owner closes after flushing. For an outbound stream that never
 // became ready, `bounce` says with which condition queued stanzas go back to their senders.
@@ -130,7 +137,7 @@ struct CloseStream {
 
 using StreamAction = std::variant<WriteBytes, StartTls, ArmTimer, CancelTimer, DeliverStanza,
                                   VerifyDialbackKey, DomainAuthenticated, DialbackVerifyAnswer,
-                                  StreamReady, CloseStream>;
+                                  StreamReady, PauseReading, CloseStream>;
 
 // Random stream ids come from the owner (a pure core draws no randomness of its own).
 using IdSource = std::function<std::string()>;

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::size_t kHighWater = 1 << 20;  // write queue above this: ask for backpressure
 constexpr std::size_t kLowWater = 256 << 10;
-constexpr std::size_t kExtraDeadline = 4;     // index of the connect / close deadline
+constexpr std::size_t kExtraDeadline = 5;     // index of the connect / close deadline
 constexpr std::uint64_t kCloseWaitMs = 5000;  // how long a closing peer may take to answer
 
 std::string address_text(const sockaddr* sa) {
@@ -229,6 +229,9 @@ void S2sConnection::handle(StreamAction& action) {
     } else if (auto* cancel = std::get_if<CancelTimer>(&action)) {
         deadlines_[static_cast<std::size_t>(cancel->kind)].reset();
         arm_timer();
+    } else if (auto* p = std::get_if<PauseReading>(&action)) {
+        throttled_ = p->pause;  // over the partner's stanza rate (InboundStream)
+        update_reading();
     } else if (auto* auth = std::get_if<DomainAuthenticated>(&action)) {
         local_domain_ = auth->local;
         remote_domain_ = auth->remote;
@@ -341,15 +344,24 @@ void S2sConnection::timer_fired() {
 }
 
 void S2sConnection::pause_reading() {
-    if (reading_paused_ || !tls_ || closing_) return;
-    reading_paused_ = true;
-    tls_->stop_reading();
+    if (!tls_ || closing_) return;
+    backpressure_paused_ = true;
+    update_reading();
 }
 
 void S2sConnection::resume_reading() {
-    if (!reading_paused_ || !tls_ || closing_) return;
-    reading_paused_ = false;
-    tls_->start_reading();
+    backpressure_paused_ = false;
+    update_reading();
+}
+
+void S2sConnection::update_reading() {
+    const bool pause = backpressure_paused_ || throttled_;
+    if (pause == reading_paused_ || !tls_ || closing_) return;
+    reading_paused_ = pause;
+    if (pause)
+        tls_->stop_reading();
+    else
+        tls_->start_reading();
 }
 
 void S2sConnection::shutdown() {

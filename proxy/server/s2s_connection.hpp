@@ -104,6 +104,7 @@ class S2sConnection {
     // Stops reading from the socket (backpressure from the link) and resumes.
     void pause_reading();
     void resume_reading();
+    void update_reading();  // applies backpressure_paused_ and throttled_ to the transport
     // Ends the connection without a protocol close (the core already closed, or it is gone).
     void shutdown();
     bool is_closing() const { return closing_; }
@@ -147,12 +148,14 @@ class S2sConnection {
     uv_timer_t* timer_;  // freed in its close callback
     uv_connect_t* connect_ = nullptr;
     std::unique_ptr<TlsStream> tls_;
-    std::array<std::optional<std::uint64_t>, 5> deadlines_{};  // by TimerKind, + connect
+    std::array<std::optional<std::uint64_t>, 6> deadlines_{};  // by TimerKind, + connect
     std::string pending_;          // bytes received after the core asked for TLS, before start
     std::string transport_error_;  // how the transport failed, for CloseStream's reason
     bool connect_timed_out_ = false;
     bool tls_requested_ = false;
-    bool reading_paused_ = false;
+    bool reading_paused_ = false;      // the transport is not being read, for either reason:
+    bool backpressure_paused_ = false; // the router's (gateway busy)
+    bool throttled_ = false;           // the stream's (over the partner's stanza rate)
     bool closing_ = false;
     bool high_water_ = false;
     bool direct_tls_ = false;

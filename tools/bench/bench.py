@@ -114,9 +114,9 @@ class Bench:
         users = {f"load{i}": PASSWORD for i in range(1, a.accounts + 1)}
         say(f"starting Prosody ({PARTNER}), fedgw-proxy, fedgw-gateway, Kamailio ({SIP_DOMAIN}); "
             f"{a.accounts} accounts")
-        # The proxy ends a partner's stream with policy-violation above stanza_rate_per_s
-        # (the registry's default is 50 per second); the benchmark measures the path, so it
-        # raises the limit unless told otherwise.
+        # Above stanza_rate_per_s (the registry's default is 50 per second) the proxy stops
+        # reading the partner's stream until the rate allows; the benchmark measures the
+        # path, so it raises the limit unless told otherwise.
         s = self.stack = FullStack(self.sc, xmpp_users=users, sip_users=(TARGET,),
                                    ca_label="bench-ca",
                                    settings={"stanza_rate_per_s": a.stanza_rate})

@@ -35,7 +35,7 @@ constexpr SettingInfo kSettings[] = {
     {"keepalive_interval_s", Kind::Seconds, "whitespace keepalive after this idle time"},
     {"stream_establishment_timeout_s", Kind::Seconds, "a stream must authenticate within this"},
     {"stream_inactivity_timeout_s", Kind::Seconds, "idle streams close after this"},
-    {"stanza_rate_per_s", Kind::Count, "stanzas per second per partner; a flood ends the stream"},
+    {"stanza_rate_per_s", Kind::Count, "stanzas per second per partner stream; above it reading pauses"},
     {"sip_subscription_refresh_s", Kind::Seconds, "SIP SUBSCRIBE lifetime asked for"},
     {"dialback_secret", Kind::Secret, "dialback key secret (>= 32 characters)"},
     {"log_message_bodies", Kind::Flag, "write message bodies into the logs"},

@@ -117,8 +117,9 @@ TEST(InboundEstablished, ClientNamespaceStanzaIsUnsupported) {
     EXPECT_EQ(s.stream_error(), "unsupported-stanza-type");
 }
 
-// Rule 6: the rate limit (token bucket over now_ms) ends a flood with policy-violation.
-TEST(InboundEstablished, RateLimit) {
+// Rule 6: the rate limit (token bucket over now_ms) slows a flood down: what the peer sent is
+// processed, nothing is lost, and reading pauses until the debt is repaid.
+TEST(InboundEstablished, RateLimitPausesReadingInsteadOfClosing) {
     LogCapture logs;
     InboundStream::Options o;
     o.rate.per_second = 10;
@@ -128,15 +129,41 @@ TEST(InboundEstablished, RateLimit) {
     h.feed(db_result(kPlain, kLocal, "k"), 0);  // 1 token
     h.call([](InboundStream& st) { st.on_key_verified(kLocal, kPlain, true); });
     const std::string m = message("a@plain.example.net", "b@sip.example.com");
-    for (int i = 0; i < 9; ++i)
-        ASSERT_TRUE(h.feed(m, 0).has_action<DeliverStanza>()) << i;  // 10 tokens used
+    for (int i = 0; i < 9; ++i) {
+        auto s = h.feed(m, 0);
+        ASSERT_TRUE(s.has_action<DeliverStanza>()) << i;  // 10 tokens used
+        ASSERT_FALSE(s.has_action<PauseReading>()) << i;
+    }
     // 100 ms later one token came back.
     EXPECT_TRUE(h.feed(m, 100).has_action<DeliverStanza>());
+    // The next one is over the rate: delivered all the same, and reading pauses for the
+    // 100 ms one token takes to come back.
     auto s = h.feed(m, 100);
-    EXPECT_EQ(s.stream_error(), "policy-violation");
-    EXPECT_EQ(s.stream_error_text(), "more than 10 stanzas per second");
-    EXPECT_TRUE(logs.has("s2s.in.stream_error",
-                         {"condition=policy-violation", "remote=plain.example.net"}));
+    EXPECT_TRUE(s.has_action<DeliverStanza>());
+    EXPECT_EQ(s.stream_error(), "");
+    ASSERT_TRUE(s.has_action<PauseReading>());
+    EXPECT_TRUE(s.action<PauseReading>()->pause);
+    const ArmTimer* arm = nullptr;
+    for (const auto* a : s.all<ArmTimer>())
+        if (a->kind == TimerKind::Throttle) arm = a;
+    ASSERT_NE(arm, nullptr);
+    EXPECT_EQ(arm->after_ms, 101u);
+    EXPECT_TRUE(logs.has("s2s.in.throttled", {"remote=plain.example.net", "rate_per_s=10"}));
+    // Bytes already read while paused (one TCP read holds many): processed, more debt, no
+    // second pause.
+    auto more = h.feed(m + m, 100);
+    EXPECT_EQ(more.all<DeliverStanza>().size(), 2u);
+    EXPECT_FALSE(more.has_action<PauseReading>());
+    // The timer fires before all of the debt (3 elements) is repaid: it waits longer.
+    auto early = h.timer(TimerKind::Throttle, 201);
+    EXPECT_FALSE(early.has_action<PauseReading>());
+    ASSERT_TRUE(early.has_action<ArmTimer>());
+    EXPECT_EQ(early.action<ArmTimer>()->kind, TimerKind::Throttle);
+    auto done = h.timer(TimerKind::Throttle, 100 + 300);
+    ASSERT_TRUE(done.has_action<PauseReading>());
+    EXPECT_FALSE(done.action<PauseReading>()->pause);
+    EXPECT_FALSE(done.has_action<CloseStream>());
+    EXPECT_TRUE(h.feed(m, 400).has_action<DeliverStanza>());
 }
 
 TEST(InboundEstablished, RateLimitRefillsOverTime) {

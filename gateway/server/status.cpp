@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/control/status_control.hpp"
 #include "gateway/server/gateway_server.hpp"
 
 namespace fedgw::gateway {
@@ -89,16 +90,9 @@ nlohmann::json GatewayServer::status() const {
 }
 
 Result<void, std::string> GatewayServer::open_control() {
-    control::ControlLimits limits;
-    limits.service = "fedgw-gateway";
-    auto c = control::ControlServer::create(
-        loop_, config_.gateway->control_socket,
-        [this](std::string_view cmd, const nlohmann::json&) -> nlohmann::json {
-            if (cmd == "status") return status();
-            return nullptr;  // the server answers "unknown command"
-        },
-        limits);
-    if (!c) return Unexpected(c.error().text);
+    auto c = control::open_status_control(loop_, config_.gateway->control_socket, "fedgw-gateway",
+                                          [this] { return status(); });
+    if (!c) return Unexpected(c.error());
     control_ = std::move(*c);
     return {};
 }

@@ -9,6 +9,7 @@
 
 #include <ctime>
 
+#include "common/control/status_control.hpp"
 #include "common/log/log.hpp"
 #include "common/tls/identity.hpp"
 #include "proxy/server/proxy_server.hpp"
@@ -52,16 +53,9 @@ std::string utc_timestamp(std::int64_t unix_s) {
 }
 
 Result<void, std::string> ProxyServer::open_control() {
-    control::ControlLimits limits;
-    limits.service = "fedgw-proxy";
-    auto c = control::ControlServer::create(
-        loop_, config_.proxy->control_socket,
-        [this](std::string_view cmd, const nlohmann::json&) -> nlohmann::json {
-            if (cmd == "status") return status();
-            return nullptr;  // the server answers "unknown command"
-        },
-        limits);
-    if (!c) return Unexpected(c.error().text);
+    auto c = control::open_status_control(loop_, config_.proxy->control_socket, "fedgw-proxy",
+                                          [this] { return status(); });
+    if (!c) return Unexpected(c.error());
     control_ = std::move(*c);
     return {};
 }

@@ -26,6 +26,7 @@
 
 #include "common/control/control_client.hpp"
 #include "common/control/control_server.hpp"
+#include "common/control/status_control.hpp"
 
 namespace fedgw::control {
 namespace {
@@ -404,6 +405,36 @@ TEST_F(ControlLoopTest, DestroyingTheServerWithClientsConnectedIsClean) {
     server_.reset();  // TearDown proves the loop closes clean
     EXPECT_FALSE(std::filesystem::exists(path_));
     ::close(fd);
+}
+
+TEST_F(ControlLoopTest, StatusOnlyServiceAnswersStatusAndNothingElse) {
+    int calls = 0;
+    auto s = open_status_control(&loop_, path_, "fedgw-gateway", [&] {
+        ++calls;
+        return status_reply();
+    });
+    ASSERT_TRUE(s.has_value()) << s.error();
+    server_ = std::move(*s);
+
+    Result<nlohmann::json, ControlError> r = Unexpected(ControlError{"not run"});
+    Result<nlohmann::json, ControlError> other = Unexpected(ControlError{"not run"});
+    in_thread([&] {
+        r = query(path_, "status");
+        other = query(path_, "stop");
+    });
+    ASSERT_TRUE(r.has_value()) << r.error().text;
+    EXPECT_EQ(*r, status_reply());
+    ASSERT_FALSE(other.has_value());
+    EXPECT_EQ(other.error().kind, ControlErrorKind::ServerError);
+    EXPECT_EQ(other.error().text, "unknown command \"stop\"");
+    EXPECT_EQ(calls, 1);
+
+    // A second instance is told which service holds the socket, as plain start-up text.
+    auto second = open_status_control(
+        &loop_, path_, "fedgw-gateway", [] { return status_reply(); },
+        ControlLimits{.service = "ignored"});
+    ASSERT_FALSE(second.has_value());
+    EXPECT_EQ(second.error(), "another fedgw-gateway is running on " + path_);
 }
 
 }  // namespace

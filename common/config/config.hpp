@@ -86,6 +86,9 @@ struct ProxyTimers {
 
 struct ProxyConfig {
     std::vector<HostPort> listen{HostPort::any_v6(kDefaultS2sPort)};  // IP literals only
+    // XEP-0368 direct TLS: TLS from the first byte, ALPN "xmpp-server". IP literals only;
+    // empty (the default) opens no such port. None may share a socket with `listen`.
+    std::vector<HostPort> direct_tls_listen;
     std::string control_socket = "/run/fedgw/proxy.sock";
     std::string trust_file = "/etc/ssl/certs/ca-certificates.crt";  // CAs for partner certs
     std::vector<HostPort> dns_servers;        // IP literals; empty = the system resolver

@@ -62,11 +62,41 @@ void read_timers(TableReader r, ProxyTimers& t) {
     }
 }
 
+// The IPv4 or IPv6 wildcard ("0.0.0.0", "::"): binds every address of its family, and on a
+// dual-stack host "[::]" takes the IPv4 port too.
+bool is_wildcard(const HostPort& hp) {
+    return hp.ip && *hp.ip == (hp.ip->is_v4() ? IpAddress::any_v4() : IpAddress::any_v6());
+}
+
+// Two listen addresses that cannot both be bound: the same port on the same address, or on
+// a wildcard that covers the other.
+bool same_socket(const HostPort& a, const HostPort& b) {
+    return a.port == b.port && (a.host == b.host || is_wildcard(a) || is_wildcard(b));
+}
+
+// XEP-0368: the direct TLS ports speak TLS from the first byte, so none may be a STARTTLS
+// port as well.
+void check_direct_tls_listen(TableReader& r, const ProxyConfig& p) {
+    for (std::size_t i = 0; i < p.direct_tls_listen.size(); ++i) {
+        for (std::size_t j = 0; j < p.listen.size(); ++j) {
+            if (!same_socket(p.direct_tls_listen[i], p.listen[j])) continue;
+            r.invalid("direct_tls_listen",
+                      "\"" + p.direct_tls_listen[i].to_string() + "\" shares its port with " +
+                          indexed(r.key_path("listen"), j) + " \"" + p.listen[j].to_string() +
+                          "\"; direct TLS (XEP-0368) needs a port of its own, like "
+                          "\"[::]:5270\"");
+            return;
+        }
+    }
+}
+
 }  // namespace
 
 ProxyConfig read_proxy(TableReader& r) {
     ProxyConfig p;
     r.list("listen", p.listen, parse_listen_address, false);
+    r.list("direct_tls_listen", p.direct_tls_listen, parse_listen_address, true);
+    check_direct_tls_listen(r, p);
     r.value("control_socket", p.control_socket, parse_socket_path);
     r.value("trust_file", p.trust_file, parse_path);
     r.list("dns_servers", p.dns_servers, parse_dns_server, true);

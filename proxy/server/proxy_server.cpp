@@ -176,25 +176,36 @@ Result<void, std::string> ProxyServer::init() {
 }
 
 Result<void, std::string> ProxyServer::listen_all() {
-    for (const auto& hp : config_.proxy->listen) {
-        sockaddr_storage ss{};
-        std::string ip = hp.host;
-        int rc = hp.ip && ip.find(':') != std::string::npos
-                     ? uv_ip6_addr(ip.c_str(), hp.port, reinterpret_cast<sockaddr_in6*>(&ss))
-                     : uv_ip4_addr(ip.c_str(), hp.port, reinterpret_cast<sockaddr_in*>(&ss));
-        if (rc != 0) return Unexpected("listen address " + hp.to_string() + ": " + uv_strerror(rc));
-        auto* t = new uv_tcp_t;
-        uv_tcp_init(loop_, t);
-        t->data = this;
-        listeners_.push_back(t);
-        rc = uv_tcp_bind(t, reinterpret_cast<sockaddr*>(&ss), 0);
-        if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(t), 128, on_connection);
-        if (rc != 0)
-            return Unexpected("cannot listen on " + hp.to_string() + ": " + uv_strerror(rc) +
-                              (rc == UV_EADDRINUSE ? " (another process holds the port)" : ""));
-        listen_addresses_.push_back(bound_address(t, hp.to_string()));
-        log::info("proxy.listening", {{"address", listen_addresses_.back()}});
-    }
+    for (const auto& hp : config_.proxy->listen)
+        if (auto r = listen_on(hp, false); !r) return r;
+    for (const auto& hp : config_.proxy->direct_tls_listen)
+        if (auto r = listen_on(hp, true); !r) return r;
+    return {};
+}
+
+Result<void, std::string> ProxyServer::listen_on(const HostPort& hp, bool direct_tls) {
+    sockaddr_storage ss{};
+    std::string ip = hp.host;
+    int rc = hp.ip && ip.find(':') != std::string::npos
+                 ? uv_ip6_addr(ip.c_str(), hp.port, reinterpret_cast<sockaddr_in6*>(&ss))
+                 : uv_ip4_addr(ip.c_str(), hp.port, reinterpret_cast<sockaddr_in*>(&ss));
+    const std::string what = direct_tls ? "direct TLS listen address " : "listen address ";
+    if (rc != 0) return Unexpected(what + hp.to_string() + ": " + uv_strerror(rc));
+    auto* t = new uv_tcp_t;
+    uv_tcp_init(loop_, t);
+    t->data = this;
+    listeners_.push_back(t);
+    rc = uv_tcp_bind(t, reinterpret_cast<sockaddr*>(&ss), 0);
+    if (rc == 0)
+        rc = uv_listen(reinterpret_cast<uv_stream_t*>(t), 128,
+                       direct_tls ? on_direct_tls_connection : on_connection);
+    if (rc != 0)
+        return Unexpected("cannot listen on " + hp.to_string() +
+                          (direct_tls ? " (direct_tls_listen)" : "") + ": " + uv_strerror(rc) +
+                          (rc == UV_EADDRINUSE ? " (another process holds the port)" : ""));
+    listen_addresses_.push_back({bound_address(t, hp.to_string()), direct_tls});
+    log::info("proxy.listening",
+              {{"address", listen_addresses_.back().address}, {"direct_tls", direct_tls}});
     return {};
 }
 
@@ -205,6 +216,17 @@ void ProxyServer::on_connection(uv_stream_t* server, int status) {
         return;
     }
     self->router_->accept(server);
+}
+
+// XEP-0368: the same Router::accept, with the TLS handshake first; the connection counts in
+// the same limits and timers as a STARTTLS one.
+void ProxyServer::on_direct_tls_connection(uv_stream_t* server, int status) {
+    auto* self = static_cast<ProxyServer*>(server->data);
+    if (status != 0) {
+        log::warn("proxy.accept_failed", {{"reason", uv_strerror(status)}, {"direct_tls", true}});
+        return;
+    }
+    self->router_->accept(server, true);
 }
 
 void ProxyServer::on_signal(uv_signal_t* s, int signum) {

@@ -1,4 +1,5 @@
-// ProxyServer: fedgw-proxy assembled from its configuration: listeners on 5269, the TLS
+// ProxyServer: fedgw-proxy assembled from its configuration: listeners on 5269 (STARTTLS)
+// and on the XEP-0368 direct TLS ports ([proxy] direct_tls_listen), the TLS
 // contexts of our domains, the DNS resolver, the local registry copy, the link client to the
 // gateway and the Router between them; signals for shutdown (SIGTERM, SIGINT) and reload
 // (SIGHUP); the control socket ([proxy] control_socket, CONTROL_SPEC) answering `status`.
@@ -57,6 +58,8 @@ class ProxyServer {
     void finish();
     static void on_signal(uv_signal_t* s, int signum);
     static void on_connection(uv_stream_t* server, int status);
+    static void on_direct_tls_connection(uv_stream_t* server, int status);
+    Result<void, std::string> listen_on(const HostPort& hp, bool direct_tls);
 
     uv_loop_t* loop_;
     Config config_;
@@ -70,7 +73,11 @@ class ProxyServer {
     std::unique_ptr<Router> router_;
     std::unique_ptr<link::LinkClient> link_;
     std::vector<uv_tcp_t*> listeners_;
-    std::vector<std::string> listen_addresses_;  // as bound ("127.0.0.1:5269")
+    struct BoundListener {
+        std::string address;  // as bound ("127.0.0.1:5269")
+        bool direct_tls = false;
+    };
+    std::vector<BoundListener> listen_addresses_;
     std::unique_ptr<control::ControlServer> control_;
     std::uint64_t started_ms_ = 0;
     std::uint64_t link_since_ms_ = 0;  // loop time of the link's last up or down

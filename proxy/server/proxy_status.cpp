@@ -93,8 +93,8 @@ nlohmann::json ProxyServer::status() const {
     j["stopping"] = stopping_;
 
     j["listeners"] = nlohmann::json::array();
-    for (const auto& a : listen_addresses_)
-        j["listeners"].push_back({{"address", a}, {"direct_tls", false}});
+    for (const auto& l : listen_addresses_)
+        j["listeners"].push_back({{"address", l.address}, {"direct_tls", l.direct_tls}});
 
     j["link"] = link_status();
 

@@ -8,6 +8,7 @@
 #include <cassert>
 
 #include "common/log/log.hpp"
+#include "proxy/server/status_helpers.hpp"
 
 namespace fedgw::proxy {
 namespace {
@@ -293,6 +294,18 @@ void S2sConnection::tls_done() {
                           {"alpn", alpn_},
                           {"peer_verified", facts.chain_verified},
                           {"verify_error", facts.verify_error}});
+    if (dir_ == Direction::Inbound && direct_tls_ && alpn_ != kXmppServerAlpn) {
+        // XEP-0368 §3: a direct TLS s2s client offers ALPN "xmpp-server". One that offers none
+        // or only other protocols (h2, xmpp-client) reached the wrong port or speaks another
+        // protocol: no stream is opened, not a byte of XML written; close_notify ends it.
+        // The server context selects only "xmpp-server", so any other offer reads as none.
+        const std::string reason = "the client's ALPN offer lacks \"xmpp-server\" (XEP-0368 §3)";
+        log::warn("s2s.alpn_refused",
+                  {{"conn", id_}, {"remote_address", remote_address_}, {"reason", reason}});
+        inbound()->on_tls_failed(reason);
+        pump();
+        return;
+    }
     if (auto* in = inbound()) in->on_tls_established(facts, now());
     if (auto* out = outbound()) out->on_tls_established(facts, now());
     pump();

@@ -86,8 +86,9 @@ class S2sConnection {
     const std::string& local_domain() const { return local_domain_; }
 
     // Inbound: the socket was accepted into tcp(); the core speaks first on its input. With
-    // `direct_tls` (XEP-0368) the TLS handshake runs first, with `tls` (SNI picks the domain's
-    // certificate), and the core's stream begins inside it.
+    // `direct_tls` (XEP-0368) the TLS handshake runs first (SNI picks the domain's
+    // certificate), and the core's stream begins inside it; a client whose ALPN offer lacks
+    // "xmpp-server" is closed after the handshake without a stream (s2s.alpn_refused).
     void start_inbound(std::unique_ptr<InboundStream> core, const TlsContext* direct_tls = nullptr);
     // Outbound: connect to `addr`; on success the core's start() writes our stream header (or,
     // for a direct TLS core, asks for the handshake first). A failed connect closes the

@@ -37,6 +37,10 @@ Cases:
                (chosen by the stream header's 'to': Prosody sends no SNI) and its own streams.
   sasl_required  the registry requires SASL of prosody.test, whose certificate does not
                verify: both directions refused (not-authorized / bounce), no dialback.
+  direct_tls   the proxy also listens for XEP-0368 direct TLS on 127.0.0.3:5270, published
+               as `_xmpps-server._tcp.sip.test`: Prosody (which tries xmpps-server first)
+               connects with TLS from the first byte, SNI sip.test and ALPN xmpp-server, and
+               authenticates with SASL EXTERNAL; no STARTTLS stream is opened to the proxy.
 Every case ends with SIGTERM to the proxy: exit 0, streams closed with system-shutdown.
 """
 
@@ -54,6 +58,7 @@ from harness import (Do, Expect, ExpectLog, ExpectNothing, NoLog,  # noqa: E402
 
 PROSODY, PROSODY_IP = "prosody.test", "127.0.0.2"
 SIP, PROXY_IP = "sip.test", "127.0.0.3"
+DIRECT_TLS_PORT = 5270  # the proxy's XEP-0368 port (direct_tls)
 SIP2 = "sip2.test"  # a second domain of the same proxy (two_domains)
 LINK_PORT = 23456
 STRANGER, STRANGER_IP = "stranger.test", "127.0.0.4"
@@ -66,12 +71,15 @@ STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 class World:
     def __init__(self, sc: Scenario, *, prosody_trusted: bool = True,
                  registry: dict | None = None, stranger: bool = False,
-                 window: int | None = None, two_domains: bool = False):
+                 window: int | None = None, two_domains: bool = False,
+                 direct_tls: bool = False):
         self.window = window
         good = sc.ca("good-ca")
         self.dns = sc.dnsmasq()
         self.dns.add_xmpp_server(PROSODY, PROSODY_IP)
         self.dns.add_xmpp_server(SIP, PROXY_IP)
+        if direct_tls:
+            self.dns.add_srv(f"_xmpps-server._tcp.{SIP}", SIP, DIRECT_TLS_PORT)
         if two_domains:
             self.dns.add_xmpp_server(SIP2, PROXY_IP)
         if stranger:
@@ -101,7 +109,8 @@ class World:
                                     link_cert=good.issue(PROXY_NAME), link_ca=good.ca_file,
                                     link_name=GATEWAY_NAME,
                                     extra_domains=[(SIP2, good.issue(SIP2))] if two_domains
-                                    else [])
+                                    else [],
+                                    direct_tls_port=DIRECT_TLS_PORT if direct_tls else None)
         sc.start(self.endpoint, *servers, self.proxy)
         # The proxy enforces the snapshot once the link is up and the snapshot applied.
         self.endpoint.expect(lambda x: x.get("event") == "up", 10, "the proxy's link up")
@@ -565,6 +574,36 @@ def refusals(sc: Scenario) -> None:
     ])
 
 
+def direct_tls(sc: Scenario) -> None:
+    w = World(sc, direct_tls=True)
+
+    def xmpps_srv_was_queried(_sc: Scenario) -> None:
+        if f"query[SRV] _xmpps-server._tcp.{SIP}" not in w.dns.query_log():
+            raise StepFailure(f"dnsmasq saw no SRV query for _xmpps-server._tcp.{SIP}:\n"
+                              + w.dns.query_log()[-3000:])
+
+    sc.run([
+        ExpectLog(w.proxy, rf"proxy\.listening .*address={re.escape(PROXY_IP)}:"
+                           rf"{DIRECT_TLS_PORT} .*direct_tls=true"),
+    ] + message_in(w, "sasl-external") + [
+        Do(f"dnsmasq answered the SRV query for _xmpps-server._tcp.{SIP}", xmpps_srv_was_queried),
+        ExpectLog(w.proxy, r"s2s\.accepted .*direct_tls=true"),
+        ExpectLog(w.proxy, r"s2s\.tls .*direction=in .*alpn=xmpp-server"),
+        ExpectLog(w.proxy, rf"s2s\.authenticated .*direction=in .*remote={PROSODY} "
+                           r"method=sasl-external"),
+        ExpectLog(w.prosody, rf"SASL EXTERNAL with {SIP} succeeded"),
+        ExpectLog(w.prosody, rf"Outgoing s2s connection {PROSODY}->{SIP} complete"),
+        # The first stream is already inside TLS; Prosody never opened a plaintext one (the
+        # harness's readiness probe on 5269 sends nothing, so it opens no stream).
+        ExpectLog(w.proxy, rf"s2s\.in\.stream local={SIP} remote={PROSODY} .*tls=true "
+                           r"restart=false"),
+        NoLog(w.proxy, r"s2s\.in\.stream .*tls=false"),
+        NoLog(w.proxy, r"s2s\.alpn_refused"),
+    ] + message_out(w) + [
+        proxy_stops_cleanly(w),
+    ])
+
+
 def link_down(sc: Scenario) -> None:
     w = World(sc)
 
@@ -598,5 +637,5 @@ if __name__ == "__main__":
     main({"certs": certs, "dialback": dialback, "dialback_proxy_first": dialback_proxy_first,
           "refusals": refusals, "registry_change": registry_change, "link_down": link_down,
           "burst": burst, "idle_streams": idle_streams, "two_domains": two_domains,
-          "sasl_required": sasl_required},
+          "sasl_required": sasl_required, "direct_tls": direct_tls},
          timeout=60)

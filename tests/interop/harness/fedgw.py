@@ -173,17 +173,19 @@ class LinkEndpoint:
 
 class FedgwProxy:
     """fedgw-proxy serving a local domain (and `extra_domains`, each with its certificate) on
-    address:5269."""
+    address:5269, and with `direct_tls_port` on address:direct_tls_port as well (XEP-0368
+    direct TLS, `direct_tls_listen`)."""
 
     def __init__(self, workdir: Path, build_dir: Path, *, domain: str, address: str, cert: Cert,
                  trust_file: Path, dns: Dnsmasq, link: Any, link_cert: Cert,
                  link_ca: Path, link_name: str, port: int = 5269, log_level: str = "debug",
                  timers: dict[str, str] | None = None, name: str | None = None,
                  extra_domains: list[tuple[str, Cert]] = (),
-                 registry_path: Path | None = None):
+                 registry_path: Path | None = None, direct_tls_port: int | None = None):
         self.domain = domain
         self.address = address
         self.port = port
+        self.direct_tls_port = direct_tls_port
         self.name = name or f"fedgw-proxy {domain}"
         self.dir = Path(workdir) / f"fedgw-proxy-{domain}"
         self.dir.mkdir(parents=True, exist_ok=False)
@@ -204,6 +206,8 @@ class FedgwProxy:
             f"path = {toml_str(self.registry_path)}",
             "[proxy]",
             f"listen = [{toml_str(f'{address}:{port}')}]",
+            *([f"direct_tls_listen = [{toml_str(f'{address}:{direct_tls_port}')}]"]
+              if direct_tls_port else []),
             f"control_socket = {toml_str(self.dir / 'proxy.sock')}",
             f"trust_file = {toml_str(trust_file)}",
             f"dns_servers = [{toml_str(dns_server)}]",
@@ -226,6 +230,8 @@ class FedgwProxy:
 
     def start(self) -> None:
         require_free(self.address, self.port, self.name)
+        if self.direct_tls_port:
+            require_free(self.address, self.direct_tls_port, self.name)
         self.process = ManagedProcess(self.name, [str(self.binary), "--config",
                                                   str(self.config_path)],
                                       log_path=self.log_path)

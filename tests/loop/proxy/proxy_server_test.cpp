@@ -3,7 +3,9 @@
 // LinkServer standing in for the gateway, and a Router playing the partner a.test. The control
 // socket's `status` (CONTROL_SPEC) is read with the blocking query() client from a second
 // thread and checked field by field; removing the partner from the registry file closes its
-// streams at the next poll; a second ProxyServer on the same control socket is refused.
+// streams at the next poll; a second ProxyServer on the same control socket is refused. With
+// [proxy] direct_tls_listen, a.test finds the XEP-0368 port through a dnsmasq and its stanza
+// arrives over direct TLS; status marks the listener and the stream direct_tls.
 //
 // Loop-bound test: real sockets on 127.0.0.1, certificates from the throwaway TestCa.
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "common/linkio/link_server.hpp"
 #include "common/registry/registry_store.hpp"
 #include "proxy/server/proxy_server.hpp"
+#include "tests/loop/proxy/dnsmasq.hpp"
 #include "tests/loop/proxy/router_fixture.hpp"
 
 namespace fedgw::proxy {
@@ -88,8 +91,8 @@ class ProxyServerTest : public RouterLoopTest {
         return c;
     }
 
-    int proxy_port() {
-        std::string a = proxy_->status()["listeners"][0]["address"];
+    int proxy_port(std::size_t listener = 0) {
+        std::string a = proxy_->status()["listeners"][listener]["address"];
         return std::stoi(a.substr(a.rfind(':') + 1));
     }
 
@@ -218,6 +221,51 @@ TEST_F(ProxyServerTest, StatusShowsListenersLinkStreamsDomainsAndRegistry) {
     auto second = ProxyServer::start(&loop_, proxy_config(), "test.toml");
     ASSERT_FALSE(second.has_value());
     EXPECT_EQ(second.error(), "another fedgw-proxy is running on " + dir_ + "/proxy.sock");
+}
+
+TEST_F(ProxyServerTest, DirectTlsListenerCarriesAStanzaAndShowsInStatus) {
+    start_gateway();
+    {
+        auto store = registry::RegistryStore::open(dir_ + "/registry.sqlite");
+        ASSERT_TRUE(store.has_value()) << store.error().describe();
+        ASSERT_TRUE(store->add_partner(partner("a.test", 0)).has_value());
+    }
+    Config c = proxy_config();
+    c.proxy->direct_tls_listen = {loopback(0)};
+    auto p = ProxyServer::start(&loop_, std::move(c), "test.toml");
+    ASSERT_TRUE(p.has_value()) << p.error();
+    proxy_ = std::move(*p);
+    run_until([&] { return gateway_conn_.has_value(); }, "the link up");
+    const int direct = proxy_port(1);
+    EXPECT_EQ(logged({"proxy.listening", "direct_tls=true"}), 1u);
+
+    // a.test resolves b.test through dnsmasq: only the direct TLS service is published.
+    Dnsmasq dns(
+        {"--srv-host=_xmpps-server._tcp.b.test,xmpp.b.test," + std::to_string(direct) + ",10,0",
+         "--host-record=xmpp.b.test,127.0.0.1"});
+    std::string why;
+    ASSERT_TRUE(dns.start(&why)) << why;
+    auto a_cert = ca_.issue({.dns = {"a.test"}});
+    prepare(a_, std::vector<std::string>{"a.test"}, a_cert, ca_.ca_path(), dns.servers());
+    start(a_, policy({partner("b.test", 0)}, "secret-a"));
+    a_.router->from_gateway(frame("a.test", message("romeo@a.test/x", "juliet@b.test", "d1")));
+    run_until([&] { return at_gateway_.size() == 1; }, "the stanza at the gateway");
+    EXPECT_EQ(at_gateway_[0].partner, "a.test");
+
+    nlohmann::json s = status();
+    ASSERT_EQ(s["listeners"].size(), 2u) << s.dump(2);
+    EXPECT_EQ(s["listeners"][0]["direct_tls"], false);
+    EXPECT_EQ(s["listeners"][1]["direct_tls"], true);
+    EXPECT_EQ(s["listeners"][1]["address"], "127.0.0.1:" + std::to_string(direct));
+    nlohmann::json in;
+    for (const auto& st : s["streams"])
+        if (st["direction"] == "in") in = st;
+    ASSERT_TRUE(in.is_object()) << s.dump(2);
+    EXPECT_EQ(in["direct_tls"], true);
+    EXPECT_EQ(in["partner_domain"], "a.test");
+    EXPECT_EQ(in["auth"], "sasl-external");
+    EXPECT_EQ(in["state"], "established");
+    EXPECT_EQ(in["tls_version"], "TLSv1.3");
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ TEST(ExampleConfig, OptionalSettingsShowTheDefaults) {
     ASSERT_TRUE(c.proxy.has_value());
     const ProxyConfig defaults;
     EXPECT_EQ(c.proxy->listen, defaults.listen);
+    EXPECT_EQ(c.proxy->direct_tls_listen, defaults.direct_tls_listen);
     EXPECT_EQ(c.proxy->control_socket, defaults.control_socket);
     EXPECT_EQ(c.proxy->trust_file, defaults.trust_file);
     EXPECT_EQ(c.proxy->dns_servers, defaults.dns_servers);

@@ -45,6 +45,7 @@ TEST(ParseConfig, EmptyProxySectionGivesDefaults) {
     EXPECT_EQ(p.listen[0].to_string(), "[::]:5269");
     EXPECT_EQ(p.control_socket, "/run/fedgw/proxy.sock");
     EXPECT_EQ(p.trust_file, "/etc/ssl/certs/ca-certificates.crt");
+    EXPECT_TRUE(p.direct_tls_listen.empty()) << "no XEP-0368 port unless asked for";
     EXPECT_TRUE(p.dns_servers.empty());
     EXPECT_TRUE(p.domains.empty());
     EXPECT_FALSE(p.gateway_link.has_value());
@@ -322,6 +323,46 @@ TEST(ParseConfig, ListenAddressesMustBeIpLiterals) {
     EXPECT_EQ(error_of("[proxy]\ndns_servers = [\"dns.example:53\"]\n"),
               "test.toml:2:16: proxy.dns_servers[0]: \"dns.example:53\": a DNS server must be an "
               "IP address with an optional port, like \"127.0.0.1\" or \"[::1]:5353\"");
+}
+
+// proxy.direct_tls_listen (XEP-0368): the listen key's syntax, may be empty, and no entry may
+// share a socket with proxy.listen (the default "[::]:5269" included).
+TEST(ParseConfig, DirectTlsListen) {
+    Config c = parse_ok(
+        "[proxy]\nlisten = [\"192.0.2.1:5269\"]\n"
+        "direct_tls_listen = [\"192.0.2.1:5270\", \"[2001:db8::1]:5269\"]\n");
+    ASSERT_EQ(c.proxy->direct_tls_listen.size(), 2u);
+    EXPECT_EQ(c.proxy->direct_tls_listen[0].to_string(), "192.0.2.1:5270");
+    EXPECT_EQ(c.proxy->direct_tls_listen[1].to_string(), "[2001:db8::1]:5269");
+    c = parse_ok("[proxy]\ndirect_tls_listen = []\n");
+    EXPECT_TRUE(c.proxy->direct_tls_listen.empty());
+    c = parse_ok("[proxy]\ndirect_tls_listen = [\"[::]:5270\"]\n");
+    ASSERT_EQ(c.proxy->direct_tls_listen.size(), 1u);
+    EXPECT_EQ(c.proxy->listen[0].to_string(), "[::]:5269");
+
+    EXPECT_EQ(error_of("[proxy]\ndirect_tls_listen = [\"localhost:5270\"]\n"),
+              "test.toml:2:22: proxy.direct_tls_listen[0]: \"localhost:5270\": a listen address "
+              "must be an IP address and a port, like \"[::]:5269\" or \"0.0.0.0:5269\"");
+    EXPECT_EQ(error_of("[proxy]\ndirect_tls_listen = \"[::]:5270\"\n"),
+              "test.toml:2:21: proxy.direct_tls_listen: must be an array of strings, not a "
+              "string");
+    EXPECT_EQ(error_of("[proxy]\ndirect_tls_listen = [\"[::]:5270\", \"[::]:5270\"]\n"),
+              "test.toml:2:35: proxy.direct_tls_listen[1]: duplicate of "
+              "proxy.direct_tls_listen[0]");
+    EXPECT_EQ(error_of("[proxy]\ndirect_tls_listen = [\"[::]:5270\", \"0.0.0.0:5269\"]\n"),
+              "test.toml:2:21: proxy.direct_tls_listen: \"0.0.0.0:5269\" shares its port with "
+              "proxy.listen[0] \"[::]:5269\"; direct TLS (XEP-0368) needs a port of its own, "
+              "like \"[::]:5270\"");
+    EXPECT_EQ(error_of("[proxy]\nlisten = [\"0.0.0.0:5269\"]\n"
+                       "direct_tls_listen = [\"192.0.2.1:5269\"]\n"),
+              "test.toml:3:21: proxy.direct_tls_listen: \"192.0.2.1:5269\" shares its port "
+              "with proxy.listen[0] \"0.0.0.0:5269\"; direct TLS (XEP-0368) needs a port of "
+              "its own, like \"[::]:5270\"");
+    // The same port on two different addresses is two sockets.
+    c = parse_ok(
+        "[proxy]\nlisten = [\"192.0.2.1:5269\"]\n"
+        "direct_tls_listen = [\"192.0.2.2:5269\"]\n");
+    EXPECT_EQ(c.proxy->direct_tls_listen.size(), 1u);
 }
 
 TEST(ParseConfig, EmptyAndDuplicateLists) {

@@ -35,7 +35,9 @@
 // - The rate limit counts every first-level element (stanzas and negotiation elements). Over
 //   it the stream is not closed (what the peer already sent would be lost): the element is
 //   processed, the bucket goes into debt, and PauseReading plus a Throttle timer stop reading
-//   until the debt is repaid, so TCP slows the peer down (as Prosody's limits do).
+//   until the debt is repaid, so TCP slows the peer down (as Prosody's limits do). Bytes the
+//   owner already read are still processed (more debt, a longer pause): the long-run rate is
+//   the limit, a single burst can be one read's worth.
 // - SASL EXTERNAL: "=" or an empty authzid means the stream's 'from'; an <auth/> without initial
 //   response gets an empty <challenge/> (RFC 6120 §6.4.2); failures carry the RFC 6120 §6.5
 //   condition that fits (invalid-mechanism, incorrect-encoding, invalid-authzid,

@@ -451,8 +451,8 @@ void InboundStream::on_timer(TimerKind kind, std::uint64_t now_ms) {
             if (!throttled_) return;
             refill();
             if (tokens_ < 0) {  // more arrived after the pause was asked: wait for it too
-                arm(TimerKind::Throttle, static_cast<std::uint64_t>(
-                                             -tokens_ / options_.rate.per_second + 1));
+                arm(TimerKind::Throttle,
+                    static_cast<std::uint64_t>(-tokens_ / options_.rate.per_second + 1));
                 return;
             }
             throttled_ = false;
@@ -472,7 +472,8 @@ void InboundStream::refill() {
     refilled_at_ = now_;
     // rate thousandths per millisecond; an elapsed time that would overflow fills it anyway.
     const auto room = static_cast<std::uint64_t>(cap - tokens_);
-    tokens_ = elapsed >= room / rate + 1 ? cap : tokens_ + static_cast<std::int64_t>(elapsed * rate);
+    tokens_ =
+        elapsed >= room / rate + 1 ? cap : tokens_ + static_cast<std::int64_t>(elapsed * rate);
 }
 
 void InboundStream::charge_token() {
@@ -484,11 +485,13 @@ void InboundStream::charge_token() {
     // Over the rate: this element is processed all the same; reading stops until the debt
     // is repaid (rate thousandths come back every millisecond).
     throttled_ = true;
-    log::info("s2s.in.throttled", {{"remote", partner_domain()},
-                                   {"rate_per_s", rate},
-                                   {"resume_in_ms", -tokens_ / static_cast<std::int64_t>(rate) + 1}});
+    log::info("s2s.in.throttled",
+              {{"remote", partner_domain()},
+               {"rate_per_s", rate},
+               {"resume_in_ms", -tokens_ / static_cast<std::int64_t>(rate) + 1}});
     actions_.push_back(PauseReading{true});
-    arm(TimerKind::Throttle, static_cast<std::uint64_t>(-tokens_ / static_cast<std::int64_t>(rate) + 1));
+    arm(TimerKind::Throttle,
+        static_cast<std::uint64_t>(-tokens_ / static_cast<std::int64_t>(rate) + 1));
 }
 
 }  // namespace fedgw::proxy

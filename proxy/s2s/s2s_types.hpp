@@ -41,7 +41,7 @@ struct TlsFacts {
 // The federation policy as a stream needs it; implemented by the proxy over the registry
 // snapshot, faked in tests.
 class StreamPolicy {
-public:
+  public:
     virtual ~StreamPolicy() = default;
     // Is this one of the domains we serve on s2s?
     virtual bool is_local_domain(std::string_view domain) const = 0;
@@ -135,9 +135,9 @@ struct CloseStream {
     std::optional<StanzaCondition> bounce;
 };
 
-using StreamAction = std::variant<WriteBytes, StartTls, ArmTimer, CancelTimer, DeliverStanza,
-                                  VerifyDialbackKey, DomainAuthenticated, DialbackVerifyAnswer,
-                                  StreamReady, PauseReading, CloseStream>;
+using StreamAction =
+    std::variant<WriteBytes, StartTls, ArmTimer, CancelTimer, DeliverStanza, VerifyDialbackKey,
+                 DomainAuthenticated, DialbackVerifyAnswer, StreamReady, PauseReading, CloseStream>;
 
 // Random stream ids come from the owner (a pure core draws no randomness of its own).
 using IdSource = std::function<std::string()>;

@@ -154,9 +154,9 @@ class S2sConnection {
     std::string transport_error_;  // how the transport failed, for CloseStream's reason
     bool connect_timed_out_ = false;
     bool tls_requested_ = false;
-    bool reading_paused_ = false;      // the transport is not being read, for either reason:
-    bool backpressure_paused_ = false; // the router's (gateway busy)
-    bool throttled_ = false;           // the stream's (over the partner's stanza rate)
+    bool reading_paused_ = false;       // the transport is not being read, for either reason:
+    bool backpressure_paused_ = false;  // the router's (gateway busy)
+    bool throttled_ = false;            // the stream's (over the partner's stanza rate)
     bool closing_ = false;
     bool high_water_ = false;
     bool direct_tls_ = false;

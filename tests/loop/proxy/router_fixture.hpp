@@ -92,18 +92,25 @@ inline TlsContext make_ctx(TlsRole role, const IssuedCert& cert,
     return std::move(*ctx);
 }
 
+// A blocking TCP connection to 127.0.0.1:port; throws with the errno text when refused.
+inline int connect_loopback(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        const int e = errno;
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error(std::string("connect: ") + std::strerror(e));
+    }
+    return fd;
+}
+
 // A blocking TCP client to 127.0.0.1:port for raw-peer scenarios (run from in_thread()).
 class RawPeer {
   public:
-    explicit RawPeer(int port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<std::uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-            throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
-    }
+    explicit RawPeer(int port) : fd_(connect_loopback(port)) {}
     ~RawPeer() {
         if (fd_ >= 0) ::close(fd_);
     }

@@ -19,6 +19,7 @@
 
 #include "common/tls/tls_context.hpp"
 #include "common/tls/tls_session.hpp"
+#include "tests/loop/proxy/router_fixture.hpp"
 
 namespace fedgw::proxy::test {
 
@@ -26,13 +27,7 @@ class TlsPeer {
   public:
     // Connects and queues the ClientHello (sent by the first handshake() or send_hello_only()).
     TlsPeer(int port, const TlsContext& ctx, const std::string& sni) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<std::uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-            throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
+        fd_ = connect_loopback(port);
         TlsSessionOptions o;
         o.server_name = sni;
         auto s = TlsSession::create(ctx, o);
